@@ -1,0 +1,205 @@
+"""The only save/load pair: a model file that describes itself, and a resume file beside it.
+
+The model file is safetensors: the weight matrices and bias vectors, and in its header the
+layer sizes, image size, normalization, classes, config, metrics, library versions and a
+format version. It carries no code, and numpy alone reads it. What resuming needs beyond
+the model goes into `<name>.state.pt`, read back with `torch.load(weights_only=True)`.
+Every write goes to a temporary file renamed into place, so a kill never leaves half a file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from safetensors import SafetensorError, safe_open
+from safetensors.numpy import save_file
+
+from .errors import DigitsError
+
+FORMAT = "digits-mlp"
+FORMAT_VERSION = 1
+
+
+@dataclass
+class ModelFile:
+    """A trained model as numpy arrays, with everything needed to feed it an image."""
+
+    path: Path
+    weights: list[np.ndarray]  # per layer, (n_out, n_in)
+    biases: list[np.ndarray]  # per layer, (n_out,)
+    layer_sizes: list[int]
+    image_size: int
+    mean: float
+    std: float
+    classes: list[str]
+    config: dict[str, Any]
+    metrics: dict[str, Any]
+    versions: dict[str, str]
+
+
+def save_model(
+    path: Path,
+    state: dict[str, np.ndarray],
+    *,
+    layer_sizes: list[int],
+    image_size: int,
+    mean: float,
+    std: float,
+    classes: list[str],
+    config: dict[str, Any],
+    metrics: dict[str, Any],
+) -> None:
+    """Write a model file: `state` maps "layers.{i}.weight" and "layers.{i}.bias" to arrays."""
+    header = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "layer_sizes": layer_sizes,
+        "image_size": image_size,
+        "mean": mean,
+        "std": std,
+        "classes": classes,
+        "config": config,
+        "metrics": metrics,
+        "versions": _versions(),
+    }
+    metadata = {key: json.dumps(value) for key, value in header.items()}
+    with _atomic(path) as tmp:
+        save_file({k: np.ascontiguousarray(v) for k, v in state.items()}, str(tmp), metadata=metadata)
+
+
+def load_model(path: Path) -> ModelFile:
+    """Read a model file written by save_model, checking that it is one, and whole."""
+    path = Path(path)
+    if not path.is_file():
+        raise DigitsError(f"{path}: checkpoint not found (train one with `digits train`)")
+    try:
+        with safe_open(str(path), framework="numpy") as f:
+            metadata = f.metadata() or {}
+            tensors = {key: f.get_tensor(key) for key in f}
+        header = {key: json.loads(value) for key, value in metadata.items()}
+    except (SafetensorError, OSError, ValueError) as e:
+        raise DigitsError(f"{path}: not a digits checkpoint, or damaged ({_first_line(e)})") from None
+    if header.get("format") != FORMAT:
+        raise DigitsError(f"{path}: not a digits checkpoint (no '{FORMAT}' format in its header)")
+    if not isinstance(header.get("format_version"), int) or header["format_version"] > FORMAT_VERSION:
+        raise DigitsError(
+            f"{path}: checkpoint format {header.get('format_version')} is newer than this digits "
+            f"reads ({FORMAT_VERSION}); upgrade digits"
+        )
+    try:
+        sizes = [int(n) for n in header["layer_sizes"]]
+        weights = [tensors[f"layers.{i}.weight"] for i in range(len(sizes) - 1)]
+        biases = [tensors[f"layers.{i}.bias"] for i in range(len(sizes) - 1)]
+        model = ModelFile(
+            path=path,
+            weights=weights,
+            biases=biases,
+            layer_sizes=sizes,
+            image_size=int(header["image_size"]),
+            mean=float(header["mean"]),
+            std=float(header["std"]),
+            classes=list(header["classes"]),
+            config=dict(header["config"]),
+            metrics=dict(header["metrics"]),
+            versions=dict(header["versions"]),
+        )
+    except (KeyError, TypeError, ValueError) as e:
+        raise DigitsError(f"{path}: checkpoint header is incomplete ({e!r} missing or wrong)") from None
+    shapes_ok = model.layer_sizes[0] == model.image_size**2 and all(
+        w.shape == (n_out, n_in) and b.shape == (n_out,)
+        for w, b, n_in, n_out in zip(weights, biases, sizes, sizes[1:], strict=False)
+    )
+    if not shapes_ok:
+        raise DigitsError(f"{path}: weight shapes do not match layer sizes {sizes}")
+    return model
+
+
+def resume_path(model_path: Path) -> Path:
+    """Where the state for resuming a run that saves its model at `model_path` lives."""
+    return Path(model_path).with_suffix(".state.pt")
+
+
+def history_path(model_path: Path) -> Path:
+    """Where the per-epoch history of a run that saves its model at `model_path` lives."""
+    return Path(model_path).with_suffix(".history.csv")
+
+
+def save_resume_state(path: Path, state: dict[str, Any]) -> None:
+    """Write the optimizer, random state, epoch and history (tensors and plain values only)."""
+    import torch
+
+    with _atomic(path) as tmp:
+        torch.save(state, tmp)
+
+
+def load_resume_state(path: Path) -> dict[str, Any]:
+    """Read a resume file; `weights_only=True` refuses anything that would run code."""
+    import pickle
+
+    import torch
+
+    if not Path(path).is_file():
+        raise DigitsError(f"{path}: no resume state here (was the run started with this --output?)")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError) as e:
+        raise DigitsError(f"{path}: not a resume state, or unsafe to load ({_first_line(e)})") from None
+
+
+def write_text(path: Path, text: str) -> None:
+    """Write a small text file (the history) atomically."""
+    with _atomic(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def check_writable(path: Path) -> None:
+    """Fail now, not after an hour of training, when `path` cannot be written."""
+    path = Path(path)
+    if path.is_dir():
+        raise DigitsError(f"{path}: output is a directory; give a file name ending in .safetensors")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".probe"):
+            pass
+    except (FileExistsError, NotADirectoryError):
+        raise DigitsError(f"{path}: cannot write the checkpoint here (a parent is a file, not a directory)") from None
+    except OSError as e:
+        raise DigitsError(f"{path}: cannot write the checkpoint here ({e.strerror or e})") from None
+
+
+@contextmanager
+def _atomic(path: Path) -> Iterator[Path]:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _versions() -> dict[str, str]:
+    found = {"python": sys.version.split()[0]}
+    for package in ("digits", "torch", "numpy"):
+        try:
+            found[package] = version(package)
+        except PackageNotFoundError:
+            found[package] = "unknown"
+    return found
+
+
+def _first_line(error: BaseException) -> str:
+    return (str(error).strip().splitlines() or [error.__class__.__name__])[0]

@@ -1,0 +1,246 @@
+"""The command line: parse, call the library, render. Nothing here trains or computes.
+
+Heavy modules (torch, numpy) are imported inside the commands that need them, so
+`digits --help` answers at once.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+from typer.core import TyperGroup
+
+from .errors import DigitsError
+
+DEFAULT_CHECKPOINT = Path("checkpoints/default.safetensors")
+FLAG_STYLES = {"good": "green", "underfit": "yellow", "overfit": "red"}
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+class _DigitsGroup(TyperGroup):
+    """Turns the library's DigitsError into one line on stderr and an exit status, in one place."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except DigitsError as e:
+            err.print(f"[bold red]error:[/] {escape(str(e))}")
+            raise typer.Exit(e.exit_code) from None
+
+
+app = typer.Typer(
+    cls=_DigitsGroup,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    help="Learn to read handwritten digits, then read yours. Exit status: 0 done, 1 failed, 2 usage error.",
+)
+
+
+@app.command()
+def train(
+    config: Annotated[
+        Path | None,
+        typer.Option(help="TOML config file. Default: configs/default.toml when present, else the built-in defaults."),
+    ] = None,
+    epochs: Annotated[int | None, typer.Option(help="Passes over the training images.")] = None,
+    lr: Annotated[float | None, typer.Option(help="Learning rate of SGD.")] = None,
+    batch_size: Annotated[int | None, typer.Option(help="Images per SGD step.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed for the split, initial weights and shuffling.")] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(help="Where to save the best model (.safetensors); history and resume state go beside it."),
+    ] = None,
+    device: Annotated[str | None, typer.Option(help="auto, cpu, cuda, cuda:N or mps.")] = None,
+    print_config: Annotated[
+        bool, typer.Option("--print-config", help="Print the effective config (file plus flags) as TOML and exit.")
+    ] = False,
+) -> None:
+    """Train the network; show training and validation loss every epoch.
+
+    A stack of Linear+ReLU layers learns from the training images by SGD; the validation
+    images, held out, show whether it over- or underfits. Flags override the config file.
+    The model with the lowest validation loss is saved.
+    """
+    from .config import config_to_toml, load_config
+
+    overrides = {
+        "train.epochs": epochs,
+        "train.lr": lr,
+        "train.batch_size": batch_size,
+        "train.seed": seed,
+        "train.output": None if output is None else str(output),
+        "train.device": device,
+    }
+    cfg = load_config(config, overrides)
+    if print_config:
+        out.print(config_to_toml(cfg), markup=False, end="")
+        return
+
+    from .trainer import train as run_training
+
+    progress = Progress(
+        TextColumn("epoch {task.fields[epoch]}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+    )
+    task = progress.add_task("train", total=None, epoch=1)
+
+    def on_start(run: Any) -> None:
+        sizes = "-".join(str(n) for n in run.layer_sizes)
+        err.print(
+            f"Training a {sizes} network on {run.train_samples:,} images ({run.val_samples:,} held out "
+            f"for validation), {cfg.train.epochs} epochs on {run.device}"
+        )
+        out.print(_epoch_header(), markup=False)
+        progress.start()
+
+    def on_batch(done: int, total: int) -> None:
+        progress.update(task, completed=done, total=total)
+
+    def on_epoch(record: Any) -> None:
+        out.print(_epoch_row(record))
+        progress.update(task, completed=0, epoch=record.epoch + 1)
+
+    try:
+        result = run_training(cfg, on_start=on_start, on_batch=on_batch, on_epoch=on_epoch)
+    finally:
+        if progress.live.is_started:
+            progress.stop()
+
+    best = result.history[result.best_epoch - 1]
+    out.print(f"\nBest epoch {best.epoch}: val loss {best.val_loss:.4f}, val accuracy {best.val_accuracy:.2%}")
+    style = {"good fit": "green", "underfitting": "yellow", "overfitting": "red"}[result.diagnosis.verdict]
+    out.print(f"Verdict: [bold {style}]{result.diagnosis.verdict}[/] — {result.diagnosis.advice}")
+    out.print(f"Saved {result.output} (history: {result.history_file})", markup=False)
+
+
+@app.command()
+def evaluate(
+    checkpoint: Annotated[Path, typer.Option(help="Model file to evaluate.")] = DEFAULT_CHECKPOINT,
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            help="MNIST-format directory (its t10k-* files when present) or an image folder with subfolders 0…9. Default: the test split of the data the model was trained on."
+        ),
+    ] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")] = False,
+) -> None:
+    """Measure a trained model and show where it goes wrong.
+
+    Prints the number of images, loss, accuracy, per-digit precision and recall, and the
+    confusion matrix.
+    """
+    from .checkpoint import load_model
+    from .inference import evaluate as run_evaluation
+    from .inference import test_digits
+
+    model = load_model(checkpoint)
+    result = run_evaluation(model, test_digits(model, data))
+    if json_output:
+        print(
+            json.dumps(
+                {
+                    "checkpoint": str(checkpoint),
+                    "data": result.source,
+                    "samples": result.samples,
+                    "loss": result.loss,
+                    "accuracy": result.accuracy,
+                    "precision": dict(zip(model.classes, result.precision, strict=False)),
+                    "recall": dict(zip(model.classes, result.recall, strict=False)),
+                    "confusion": result.confusion.tolist(),
+                }
+            )
+        )
+        return
+
+    out.print(f"{checkpoint} on {result.source}", markup=False)
+    out.print(f"samples  {result.samples:,}\nloss     {result.loss:.4f}\naccuracy {result.accuracy:.2%}\n")
+    per_class = Table("digit", "precision", "recall", "images", title="Per digit")
+    for name, precision, recall, count in zip(
+        model.classes, result.precision, result.recall, result.confusion.sum(axis=1), strict=False
+    ):
+        per_class.add_row(name, f"{precision:.1%}", f"{recall:.1%}", str(count))
+    out.print(per_class)
+    confusion = Table("true \\ predicted", *model.classes, title="Confusion matrix (rows: true digit)")
+    for i, row in enumerate(result.confusion):
+        cells = [f"[bold]{n}[/]" if i == j else (f"[red]{n}[/]" if n else "[dim]·[/]") for j, n in enumerate(row)]
+        confusion.add_row(model.classes[i], *cells)
+    out.print(confusion)
+
+
+@app.command()
+def predict(
+    images: Annotated[
+        list[Path], typer.Argument(metavar="IMAGE", help="Image files or directories of them.", show_default=False)
+    ],
+    checkpoint: Annotated[Path, typer.Option(help="Model file to predict with.")] = DEFAULT_CHECKPOINT,
+    top_k: Annotated[int, typer.Option(min=1, max=10, help="Also show the K likeliest digits.")] = 1,
+    json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object per image, one per line.")] = False,
+) -> None:
+    """Read the digit in each image: a photo, a scan or a drawing.
+
+    Dark ink on light paper or the reverse, any size. A file that cannot be read is reported
+    and the others are still read; the exit status is then 1.
+    """
+    from .checkpoint import load_model
+    from .inference import predict_paths
+
+    model = load_model(checkpoint)
+    failures = 0
+    for prediction in predict_paths(model, images, top_k):
+        failures += prediction.failed
+        if json_output:
+            print(
+                json.dumps(
+                    {
+                        "path": prediction.path,
+                        "digit": prediction.digit,
+                        "confidence": prediction.confidence,
+                        "top_k": [{"digit": d, "probability": p} for d, p in prediction.top],
+                        "error": prediction.message,
+                    }
+                ),
+                flush=True,
+            )
+        elif prediction.failed:
+            err.print(f"[bold red]error:[/] {escape(prediction.message)}")
+        elif prediction.digit is None:
+            out.print(prediction.message, markup=False)
+        else:
+            others = "  ".join(f"{d} {p:.1%}" for d, p in prediction.top[1:])
+            out.print(
+                f"{escape(prediction.path)}: [bold]{prediction.digit}[/] ({prediction.confidence:.1%})"
+                + (f"   then {others}" if others else "")
+            )
+    if failures:
+        raise typer.Exit(1)
+
+
+def _epoch_header() -> str:
+    return f"{'epoch':>5}  {'train loss':>10}  {'val loss':>8}  {'train acc':>9}  {'val acc':>7}  {'lr':>8}  {'time':>6}  fit"
+
+
+def _epoch_row(r: Any) -> str:
+    flag = f"[{FLAG_STYLES[r.flag]}]{r.flag}[/]"
+    return (
+        f"{r.epoch:>5}  {r.train_loss:>10.4f}  {r.val_loss:>8.4f}  {r.train_accuracy:>9.2%}  "
+        f"{r.val_accuracy:>7.2%}  {r.lr:>8.3g}  {r.seconds:>5.1f}s  {flag}"
+    )
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,148 @@
+"""Datasets: images as N×N matrices of pixels (0 paper, 255 ink), labels, the seeded split.
+
+Everything here is numpy: the trainer turns the normalized arrays into torch tensors on its
+device, and evaluating never needs torch at all.
+"""
+
+from __future__ import annotations
+
+import gzip
+from dataclasses import dataclass
+from importlib.resources import files
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from .errors import DigitsError
+from .images import list_images, read_digit_image
+
+SAMPLE_DIR = Path(str(files("digits") / "mnist_sample"))
+CLASSES = [str(digit) for digit in range(10)]
+
+
+@dataclass
+class Digits:
+    """Images as uint8 (N, size, size), 0 = paper and 255 = ink; labels as int64 (N,)."""
+
+    images: np.ndarray
+    labels: np.ndarray
+    source: str  # where they came from, for messages
+
+
+@dataclass
+class Split:
+    """A training set divided into the part the model learns from and the part that judges it."""
+
+    train: Digits
+    val: Digits
+    mean: float  # pixel mean of the training part, after scaling to [0, 1]
+    std: float
+
+
+def load_source(source: str, path: str, split: str, image_size: int) -> Digits:
+    """The "train" or "test" split of a configured data source, at image_size × image_size."""
+    if source == "sample":
+        digits = load_idx_dir(SAMPLE_DIR, "train" if split == "train" else "t10k")
+        digits.source = f"the bundled MNIST sample ({split} split)"
+    else:
+        raise DigitsError(f'unknown data source "{source}"')
+    return resize(digits, image_size)
+
+
+def load_dataset(path: Path, image_size: int) -> Digits:
+    """An MNIST-format directory (its t10k files when present) or an image folder with 0…9."""
+    path = Path(path)
+    if not path.is_dir():
+        raise DigitsError(f"{path}: not a directory (expected MNIST IDX files or subfolders 0…9)")
+    if any(path.glob("t10k-*")) or any(path.glob("train-*")):
+        prefix = "t10k" if any(path.glob("t10k-*")) else "train"
+        return resize(load_idx_dir(path, prefix), image_size)
+    return load_image_folder(path, image_size)
+
+
+def load_idx_dir(directory: Path, prefix: str) -> Digits:
+    """Read `{prefix}-images-idx3-ubyte` and `{prefix}-labels-idx1-ubyte`, gzipped or not."""
+    images = read_idx(_find_idx(directory, f"{prefix}-images-idx3-ubyte"))
+    labels = read_idx(_find_idx(directory, f"{prefix}-labels-idx1-ubyte"))
+    name = f"{directory}/{prefix}-*"
+    if images.ndim != 3 or labels.ndim != 1:
+        raise DigitsError(f"{name}: expected 3-d images and 1-d labels, got {images.ndim}-d and {labels.ndim}-d")
+    if len(images) != len(labels):
+        raise DigitsError(f"{name}: {len(images)} images but {len(labels)} labels")
+    if labels.size and labels.max() > 9:
+        raise DigitsError(f"{name}: label {int(labels.max())} is not a digit")
+    return Digits(images.astype(np.uint8), labels.astype(np.int64), name)
+
+
+def read_idx(path: Path) -> np.ndarray:
+    """An IDX file (LeCun's MNIST format) as a numpy array; gzipped when the name ends in .gz."""
+    try:
+        raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+    except (OSError, EOFError, gzip.BadGzipFile) as e:
+        raise DigitsError(f"{path}: cannot read ({e})") from None
+    if len(raw) < 4 or raw[0:2] != b"\0\0" or raw[2] != 0x08:
+        raise DigitsError(f"{path}: not an IDX file of unsigned bytes (bad magic number)")
+    ndim = raw[3]
+    header = 4 + 4 * ndim
+    if ndim == 0 or len(raw) < header:
+        raise DigitsError(f"{path}: IDX header is truncated")
+    shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
+    if len(raw) - header != int(np.prod(shape)):
+        raise DigitsError(f"{path}: IDX header promises {shape} bytes of data, file has {len(raw) - header}")
+    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)
+
+
+def load_image_folder(root: Path, image_size: int) -> Digits:
+    """A folder with one subfolder per digit, 0…9, every image normalized as predict does."""
+    subfolders = sorted(p for p in root.iterdir() if p.is_dir())
+    strays = [p.name for p in subfolders if p.name not in CLASSES]
+    if strays or not subfolders:
+        raise DigitsError(f"{root}: expected subfolders named 0…9, found {strays or 'none'}")
+    images, labels = [], []
+    for folder in subfolders:
+        paths = list_images(folder)
+        if not paths:
+            raise DigitsError(f"{folder}: no images in this class folder")
+        images += [read_digit_image(p, image_size) for p in paths]
+        labels += [int(folder.name)] * len(paths)
+    return Digits(np.stack(images), np.array(labels, dtype=np.int64), str(root))
+
+
+def split_train_val(digits: Digits, val_fraction: float, seed: int) -> Split:
+    """A seeded, stratified split: each digit keeps its share in both parts."""
+    rng = np.random.default_rng(seed)
+    val_index = []
+    for label in np.unique(digits.labels):
+        members = rng.permutation(np.flatnonzero(digits.labels == label))
+        val_index.append(members[: round(len(members) * val_fraction)])
+    is_val = np.zeros(len(digits.labels), dtype=bool)
+    is_val[np.concatenate(val_index)] = True
+    train = Digits(digits.images[~is_val], digits.labels[~is_val], digits.source)
+    val = Digits(digits.images[is_val], digits.labels[is_val], digits.source)
+    if len(train.labels) == 0 or len(val.labels) == 0:
+        raise DigitsError(f"{digits.source}: too few images to hold out a validation share of {val_fraction}")
+    scaled = train.images.astype(np.float64) / 255
+    return Split(train, val, mean=float(scaled.mean()), std=float(scaled.std()))
+
+
+def normalize(images: np.ndarray, mean: float, std: float) -> np.ndarray:
+    """uint8 pixels (N, size, size) -> float32 rows (N, size*size): scaled to [0, 1], standardized."""
+    flat = images.reshape(len(images), -1).astype(np.float32) / 255
+    return (flat - np.float32(mean)) / np.float32(std)
+
+
+def resize(digits: Digits, image_size: int) -> Digits:
+    """The same digits at image_size × image_size (anti-aliased), when that is not their size."""
+    if digits.images.shape[1:] == (image_size, image_size):
+        return digits
+    size = (image_size, image_size)
+    resized = [np.asarray(Image.fromarray(image).resize(size, Image.Resampling.LANCZOS)) for image in digits.images]
+    return Digits(np.stack(resized), digits.labels, digits.source)
+
+
+def _find_idx(directory: Path, stem: str) -> Path:
+    for candidate in (directory / stem, directory / f"{stem}.gz"):
+        if candidate.is_file():
+            return candidate
+    raise DigitsError(f"{directory}: missing {stem} (or {stem}.gz)")

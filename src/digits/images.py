@@ -1,0 +1,102 @@
+"""A person's image file -> the pixel matrix the model reads: 0 is paper, 255 is ink.
+
+MNIST's makers cropped each digit to its ink, scaled it into a 20×20 box and centred it by
+its centre of mass in a 28×28 frame. Photos and scans must go through the same steps, or a
+model trained on MNIST sees something it has never seen. Only numpy and Pillow here, so
+that predicting never imports torch.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps
+
+from .errors import DigitsError
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm", ".ppm", ".pnm")
+MAX_PIXELS = 40_000_000  # refuse before decoding: a 40-megapixel grayscale page is ~40 MB
+MIN_CONTRAST = 32  # ink must stand this far (of 255) from the paper, or the page is blank
+
+
+class NoDigitFound(DigitsError):
+    """The image holds no ink: a blank page."""
+
+
+def read_digit_image(path: Path, image_size: int = 28) -> np.ndarray:
+    """Read any image Pillow reads and return it as an image_size × image_size uint8 matrix."""
+    gray = _open_grayscale(Path(path))
+    return normalize_digit(gray, image_size, name=str(path))
+
+
+def normalize_digit(gray: np.ndarray, image_size: int = 28, name: str = "image") -> np.ndarray:
+    """Grayscale pixels of any size and polarity -> a centred MNIST-style digit (0 paper, 255 ink)."""
+    pixels = gray.astype(np.float32)
+    border = np.concatenate([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])
+    paper = float(np.median(border))
+    if paper > 127:  # dark ink on light paper: flip so ink is the bright part, as in MNIST
+        pixels, paper = 255 - pixels, 255 - paper
+    ink_level = float(pixels.max())
+    if ink_level - paper < MIN_CONTRAST:
+        raise NoDigitFound(f"{name}: no digit found (the image is blank)")
+    ink = np.clip((pixels - paper) / (ink_level - paper), 0, 1) * 255
+
+    rows, cols = np.nonzero(ink > 255 * 0.25)
+    ink = ink[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
+
+    box = max(1, round(image_size * 20 / 28))
+    scale = box / max(ink.shape)
+    height, width = max(1, round(ink.shape[0] * scale)), max(1, round(ink.shape[1] * scale))
+    digit = np.asarray(Image.fromarray(ink).resize((width, height), Image.Resampling.LANCZOS))
+    digit = np.clip(digit, 0, 255)
+
+    total = digit.sum()
+    ys, xs = np.indices(digit.shape)
+    centre_y, centre_x = (ys * digit).sum() / total, (xs * digit).sum() / total
+    top = round(image_size / 2 - centre_y)
+    left = round(image_size / 2 - centre_x)
+    top = min(max(top, 0), image_size - height)
+    left = min(max(left, 0), image_size - width)
+    frame = np.zeros((image_size, image_size), dtype=np.float32)
+    frame[top : top + height, left : left + width] = digit
+    return np.round(frame).astype(np.uint8)
+
+
+def list_images(path: Path) -> list[Path]:
+    """The image files in a directory (sorted), or the path itself when it is a file."""
+    path = Path(path)
+    if path.is_dir():
+        return sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    return [path]
+
+
+def _open_grayscale(path: Path) -> np.ndarray:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                if image.width * image.height > MAX_PIXELS:
+                    raise DigitsError(
+                        f"{path}: image is {image.width}×{image.height} pixels, over the limit of {MAX_PIXELS:,}"
+                    )
+                image = ImageOps.exif_transpose(image)
+                if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
+                    rgba = image.convert("RGBA")
+                    image = Image.alpha_composite(Image.new("RGBA", rgba.size, "white"), rgba)
+                if image.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
+                    wide = np.asarray(image, dtype=np.float64)
+                    span = max(wide.max() - wide.min(), 1e-9)
+                    return ((wide - wide.min()) / span * 255).astype(np.uint8)
+                return np.asarray(image.convert("L"))
+    except FileNotFoundError:
+        raise DigitsError(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise DigitsError(f"{path}: is a directory with no images") from None
+    except PermissionError:
+        raise DigitsError(f"{path}: permission denied") from None
+    except (Image.UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+        raise DigitsError(f"{path}: not a readable image ({e.__class__.__name__})") from None
+    except (OSError, SyntaxError, ValueError) as e:
+        raise DigitsError(f"{path}: cannot decode image ({e})") from None

@@ -1,0 +1,124 @@
+"""Using a trained model: the forward pass in numpy, evaluation metrics, predictions for files.
+
+A stack of Linear+ReLU layers is a few matrix products; numpy does them in microseconds,
+while importing torch takes seconds. So evaluate and predict never import torch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .checkpoint import ModelFile
+from .data import Digits, load_dataset, load_source, normalize
+from .errors import DigitsError
+from .images import NoDigitFound, list_images, read_digit_image
+
+BATCH = 4096
+
+
+def logits(model: ModelFile, images: np.ndarray) -> np.ndarray:
+    """uint8 pixels (N, size, size) -> class scores (N, classes), as DigitMLP computes them."""
+    x = normalize(images, model.mean, model.std)
+    for i, (weight, bias) in enumerate(zip(model.weights, model.biases, strict=False)):
+        x = x @ weight.T + bias
+        if i < len(model.weights) - 1:
+            x = np.maximum(x, 0)
+    return x
+
+
+def probabilities(model: ModelFile, images: np.ndarray) -> np.ndarray:
+    """Softmax of the scores: each row sums to 1."""
+    scores = logits(model, images)
+    scores = np.exp(scores - scores.max(axis=1, keepdims=True))
+    return scores / scores.sum(axis=1, keepdims=True)
+
+
+@dataclass
+class Evaluation:
+    samples: int
+    loss: float  # mean cross-entropy
+    accuracy: float
+    confusion: np.ndarray  # confusion[true, predicted] counts
+    precision: list[float]  # per class: of those predicted as it, the share that were it
+    recall: list[float]  # per class: of those that were it, the share predicted as it
+    source: str
+
+
+def test_digits(model: ModelFile, data: Path | None = None) -> Digits:
+    """The images at `data`, or else the test split of the data the model was trained on."""
+    if data is not None:
+        return load_dataset(data, model.image_size)
+    source = model.config.get("data", {})
+    return load_source(source.get("source", "sample"), source.get("path", ""), "test", model.image_size)
+
+
+def evaluate(model: ModelFile, digits: Digits) -> Evaluation:
+    """Loss, accuracy, per-class precision and recall and the confusion matrix on `digits`."""
+    if digits.images.shape[1:] != (model.image_size, model.image_size):
+        raise DigitsError(
+            f"{digits.source}: images are {digits.images.shape[1]}×{digits.images.shape[2]}, "
+            f"the model reads {model.image_size}×{model.image_size}"
+        )
+    if len(digits.labels) == 0:
+        raise DigitsError(f"{digits.source}: no images to evaluate")
+    classes = len(model.classes)
+    confusion = np.zeros((classes, classes), dtype=np.int64)
+    total_loss = 0.0
+    for start in range(0, len(digits.labels), BATCH):
+        labels = digits.labels[start : start + BATCH]
+        scores = logits(model, digits.images[start : start + BATCH]).astype(np.float64)
+        shifted = scores - scores.max(axis=1, keepdims=True)
+        log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+        total_loss -= log_probs[np.arange(len(labels)), labels].sum()
+        np.add.at(confusion, (labels, scores.argmax(axis=1)), 1)
+    hits = np.diag(confusion).astype(np.float64)
+    predicted, actual = confusion.sum(axis=0), confusion.sum(axis=1)
+    return Evaluation(
+        samples=len(digits.labels),
+        loss=total_loss / len(digits.labels),
+        accuracy=float(hits.sum() / len(digits.labels)),
+        confusion=confusion,
+        precision=[float(h / p) if p else 0.0 for h, p in zip(hits, predicted, strict=False)],
+        recall=[float(h / a) if a else 0.0 for h, a in zip(hits, actual, strict=False)],
+        source=digits.source,
+    )
+
+
+@dataclass
+class Prediction:
+    path: str
+    digit: str | None = None  # None when the image holds no digit or could not be read
+    confidence: float = 0.0
+    top: list[tuple[str, float]] = field(default_factory=list)  # the k likeliest, with probabilities
+    message: str | None = None  # why there is no digit, for a person
+    failed: bool = False  # the file could not be read (a blank page is not a failure)
+
+
+def predict_paths(model: ModelFile, paths: Iterable[Path], top_k: int = 1) -> Iterator[Prediction]:
+    """Predictions for image files and directories of them, in order; bad files yield an error."""
+    for path in paths:
+        if Path(path).is_dir():
+            files = list_images(path)
+            if not files:
+                yield Prediction(str(path), message=f"{path}: no images in this directory", failed=True)
+            for file in files:
+                yield _predict_file(model, file, top_k)
+        else:
+            yield _predict_file(model, Path(path), top_k)
+
+
+def _predict_file(model: ModelFile, path: Path, top_k: int) -> Prediction:
+    try:
+        pixels = read_digit_image(path, model.image_size)
+    except NoDigitFound as e:
+        return Prediction(str(path), message=str(e))
+    except DigitsError as e:
+        return Prediction(str(path), message=str(e), failed=True)
+    probs = probabilities(model, pixels[None])[0]
+    order = np.argsort(-probs, kind="stable")[:top_k]
+    top = [(model.classes[i], float(probs[i])) for i in order]
+    return Prediction(str(path), digit=top[0][0], confidence=top[0][1], top=top)

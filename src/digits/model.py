@@ -1,0 +1,27 @@
+"""The network: matrix multiplications with ReLU, max(x, 0), between them. Nothing else."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class DigitMLP(nn.Module):
+    """A stack of Linear layers with ReLU between them: pixels in, one score per class out.
+
+    The parameters are the numbers in each layer's weight matrix and bias vector; the
+    activations are the numbers each layer computes from them for one image.
+    """
+
+    def __init__(self, input_size: int, hidden: list[int], classes: int = 10) -> None:
+        super().__init__()
+        self.layer_sizes = [input_size, *hidden, classes]
+        self.layers = nn.ModuleList(
+            nn.Linear(n_in, n_out) for n_in, n_out in zip(self.layer_sizes, self.layer_sizes[1:], strict=False)
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # x: (batch, input_size) normalized pixels -> (batch, classes) scores (logits)
+        for layer in self.layers[:-1]:
+            x = torch.relu(layer(x))
+        return self.layers[-1](x)

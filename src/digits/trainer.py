@@ -1,0 +1,301 @@
+"""The training loop: SGD over in-memory tensors, a per-epoch history, and the fit diagnosis.
+
+It reads top to bottom: data, model, optimizer; then per epoch train, validate, record,
+keep the best model. It prints nothing: callers pass `on_batch` and `on_epoch` to watch.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from . import checkpoint
+from .config import Config
+from .data import CLASSES, Split, load_source, normalize, split_train_val
+from .errors import DigitsError
+from .model import DigitMLP
+
+UNDERFIT_ACCURACY = 0.95  # below this training accuracy a digit model has not learned enough
+OVERFIT_GAP = 0.03  # train accuracy this far above validation accuracy is a wide gap
+RISE_TOLERANCE = 0.05  # a loss this far (relative) from where it was has risen or fallen...
+PATIENCE = 3  # ...when the minimum is at least this many epochs old (one bad epoch is noise)
+EVAL_BATCH = 2048
+
+
+@dataclass
+class EpochRecord:
+    epoch: int
+    train_loss: float
+    val_loss: float
+    train_accuracy: float
+    val_accuracy: float
+    lr: float
+    seconds: float
+    flag: str = ""  # "underfit", "overfit" or "good": the fit as of this epoch
+
+
+@dataclass
+class Diagnosis:
+    verdict: str  # "underfitting", "overfitting" or "good fit"
+    advice: str
+
+
+@dataclass
+class RunInfo:
+    """What a run is about to do, once its data and device are ready."""
+
+    layer_sizes: list[int]
+    train_samples: int
+    val_samples: int
+    device: str
+
+
+@dataclass
+class TrainResult:
+    history: list[EpochRecord]
+    best_epoch: int
+    diagnosis: Diagnosis
+    output: Path
+    history_file: Path
+
+
+def train(
+    config: Config,
+    on_start: Callable[[RunInfo], None] | None = None,
+    on_batch: Callable[[int, int], None] | None = None,
+    on_epoch: Callable[[EpochRecord], None] | None = None,
+) -> TrainResult:
+    """Train the configured model; save the best-by-validation-loss weights at config.train.output."""
+    cfg = config.train
+    output = Path(cfg.output)
+    checkpoint.check_writable(output)
+    device = resolve_device(cfg.device)
+    torch.manual_seed(cfg.seed)
+    generator = torch.Generator().manual_seed(cfg.seed)  # shuffling and augmentation
+
+    size = config.data.image_size
+    split = split_train_val(
+        load_source(config.data.source, config.data.path, "train", size), config.data.val_fraction, cfg.seed
+    )
+    x_train, y_train = _tensors(split, "train", device)
+    x_val, y_val = _tensors(split, "val", device)
+
+    model = DigitMLP(size * size, config.model.hidden, len(CLASSES)).to(device)
+    optimizer = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+    total_steps = cfg.epochs * math.ceil(len(y_train) / cfg.batch_size)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer,
+        (lambda step: 0.5 * (1 + math.cos(math.pi * step / total_steps)))
+        if cfg.schedule == "cosine"
+        else (lambda step: 1.0),
+    )
+    background = -split.mean / split.std  # the normalized value of blank paper
+    if on_start:
+        on_start(RunInfo(model.layer_sizes, len(split.train.labels), len(split.val.labels), str(device)))
+
+    history: list[EpochRecord] = []
+    best_epoch, best_val_loss = 0, math.inf
+    for epoch in range(1, cfg.epochs + 1):
+        started = time.perf_counter()
+        model.train()
+        train_loss, train_accuracy = run_epoch(
+            model,
+            x_train,
+            y_train,
+            cfg.batch_size,
+            optimizer,
+            schedule,
+            generator,
+            augment_background=background if config.data.augment else None,
+            on_batch=on_batch,
+        )
+        model.eval()
+        val_loss, val_accuracy = run_epoch(model, x_val, y_val, EVAL_BATCH)
+        if not (math.isfinite(train_loss) and math.isfinite(val_loss)):
+            raise DigitsError(
+                f"training diverged at epoch {epoch} (loss is {train_loss}); try a lower learning rate than {cfg.lr}"
+            )
+        record = EpochRecord(
+            epoch,
+            train_loss,
+            val_loss,
+            train_accuracy,
+            val_accuracy,
+            optimizer.param_groups[0]["lr"],
+            time.perf_counter() - started,
+        )
+        history.append(record)
+        record.flag = epoch_flag(history)
+
+        if val_loss < best_val_loss:
+            best_epoch, best_val_loss = epoch, val_loss
+            _save_model(output, model, split, config, record)
+        checkpoint.save_resume_state(
+            checkpoint.resume_path(output),
+            {
+                "epoch": epoch,
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "schedule": schedule.state_dict(),
+                "generator": generator.get_state(),
+                "torch_rng": torch.get_rng_state(),
+                "best_epoch": best_epoch,
+                "history": [dataclasses.asdict(r) for r in history],
+            },
+        )
+        checkpoint.write_text(checkpoint.history_path(output), history_csv(history))
+        if on_epoch:
+            on_epoch(record)
+
+    return TrainResult(history, best_epoch, fit_diagnosis(history), output, checkpoint.history_path(output))
+
+
+def run_epoch(
+    model: DigitMLP,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    batch_size: int,
+    optimizer: torch.optim.Optimizer | None = None,
+    schedule: torch.optim.lr_scheduler.LRScheduler | None = None,
+    generator: torch.Generator | None = None,
+    augment_background: float | None = None,
+    on_batch: Callable[[int, int], None] | None = None,
+) -> tuple[float, float]:
+    """One pass over (x, y): a training epoch when given an optimizer and schedule, else validation.
+
+    Returns the mean loss and the accuracy. Sums stay on the device until the end, so the
+    loop never waits on a `.item()` per batch.
+    """
+    training = optimizer is not None
+    order = (
+        torch.randperm(len(y), generator=generator).to(x.device) if training else torch.arange(len(y), device=x.device)
+    )
+    total_loss = torch.zeros((), device=x.device)
+    correct = torch.zeros((), device=x.device, dtype=torch.long)
+    batches = math.ceil(len(y) / batch_size)
+    with torch.set_grad_enabled(training):
+        for i in range(batches):
+            index = order[i * batch_size : (i + 1) * batch_size]
+            inputs, targets = x[index], y[index]
+            if augment_background is not None:
+                inputs = augment(inputs, augment_background, generator)
+            logits = model(inputs)
+            loss = F.cross_entropy(logits, targets)
+            if training:
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                schedule.step()
+            total_loss += loss.detach() * len(targets)
+            correct += (logits.argmax(dim=1) == targets).sum()
+            if on_batch:
+                on_batch(i + 1, batches)
+    return total_loss.item() / len(y), correct.item() / len(y)
+
+
+def augment(inputs: torch.Tensor, background: float, generator: torch.Generator | None) -> torch.Tensor:
+    """Small random rotations (±10°), scalings (±10%), shears and shifts (±2 px) of a batch."""
+    n, size = len(inputs), math.isqrt(inputs.shape[1])
+
+    def uniform(low: float, high: float) -> torch.Tensor:
+        return torch.rand(n, generator=generator).mul(high - low).add(low).to(inputs.device)
+
+    angle = uniform(-10, 10) * math.pi / 180
+    scale = uniform(0.9, 1.1)
+    shear = uniform(-0.15, 0.15)
+    shift_x, shift_y = uniform(-2, 2) * 2 / size, uniform(-2, 2) * 2 / size
+    cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
+    theta = torch.stack([torch.stack([cos, -sin + shear, shift_x], 1), torch.stack([sin, cos, shift_y], 1)], 1)
+    images = inputs.view(n, 1, size, size) - background  # blank paper is 0 for the padding
+    grid = F.affine_grid(theta, list(images.shape), align_corners=False)
+    moved = F.grid_sample(images, grid, align_corners=False, padding_mode="zeros")
+    return moved.view(n, -1) + background
+
+
+def epoch_flag(history: list[EpochRecord]) -> str:
+    """The fit as of the last epoch in `history`: "overfit", "underfit" or "good"."""
+    last = history[-1]
+    best = min(history, key=lambda r: r.val_loss)
+    val_rising = last.epoch - best.epoch >= PATIENCE and last.val_loss > best.val_loss * (1 + RISE_TOLERANCE)
+    train_falling = last.train_loss < best.train_loss * (1 - RISE_TOLERANCE)
+    if (val_rising and train_falling) or last.train_accuracy - last.val_accuracy > OVERFIT_GAP:
+        return "overfit"
+    if last.train_accuracy < UNDERFIT_ACCURACY:
+        return "underfit"
+    return "good"
+
+
+def fit_diagnosis(history: list[EpochRecord]) -> Diagnosis:
+    """The verdict on a whole run, with one line of advice."""
+    flag = history[-1].flag
+    best = min(history, key=lambda r: r.val_loss)
+    if flag == "overfit":
+        return Diagnosis(
+            "overfitting",
+            f"the saved model is from epoch {best.epoch}, where validation loss was lowest; "
+            "augmentation, more weight_decay or a smaller network would let it generalize further",
+        )
+    if flag == "underfit":
+        return Diagnosis(
+            "underfitting",
+            "losses are still high: train for more epochs, raise the learning rate or widen the hidden layers",
+        )
+    return Diagnosis(
+        "good fit",
+        f"training and validation loss fell together; the best model (epoch {best.epoch}) is saved",
+    )
+
+
+def history_csv(history: list[EpochRecord]) -> str:
+    """The history as CSV, one row per epoch."""
+    names = [f.name for f in dataclasses.fields(EpochRecord)]
+    rows = [",".join(names)]
+    for record in history:
+        values = dataclasses.asdict(record)
+        rows.append(",".join(f"{v:.6g}" if isinstance(v, float) else str(v) for v in values.values()))
+    return "\n".join(rows) + "\n"
+
+
+def resolve_device(name: str) -> torch.device:
+    """ "auto" -> the GPU when there is one, else the CPU; a named device must exist."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise DigitsError(f"--device {name}: CUDA is not available on this machine (try --device cpu)")
+    if name.startswith("cuda:") and int(name[5:]) >= torch.cuda.device_count():
+        raise DigitsError(f"--device {name}: this machine has {torch.cuda.device_count()} CUDA device(s)")
+    if name == "mps" and not torch.backends.mps.is_available():
+        raise DigitsError("--device mps: MPS is not available on this machine (try --device cpu)")
+    return torch.device(name)
+
+
+def _tensors(split: Split, part: str, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    digits = getattr(split, part)
+    x = torch.from_numpy(normalize(digits.images, split.mean, split.std))
+    return x.to(device), torch.from_numpy(digits.labels).to(device)
+
+
+def _save_model(output: Path, model: DigitMLP, split: Split, config: Config, record: EpochRecord) -> None:
+    metrics = {key: value for key, value in dataclasses.asdict(record).items() if key not in ("seconds", "flag")}
+    checkpoint.save_model(
+        output,
+        {name: tensor.detach().cpu().numpy() for name, tensor in model.state_dict().items()},
+        layer_sizes=model.layer_sizes,
+        image_size=config.data.image_size,
+        mean=split.mean,
+        std=split.std,
+        classes=CLASSES,
+        config=dataclasses.asdict(config),
+        metrics=metrics,
+    )

@@ -1,0 +1,78 @@
+"""Fixtures made the way a user would make them: real files in a temporary directory."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from digits.data import SAMPLE_DIR, load_idx_dir
+
+TRAIN_EPOCHS = 3
+
+
+def run_digits(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """Run `python -m digits ARGS` as a user runs it, capturing stdout and stderr apart."""
+    env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "120"}
+    return subprocess.run(
+        [sys.executable, "-m", "digits", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
+    )
+
+
+@pytest.fixture(scope="session")
+def test_split():
+    """The bundled sample's 1,000 held-out digits."""
+    return load_idx_dir(SAMPLE_DIR, "t10k")
+
+
+@pytest.fixture(scope="session")
+def trained(tmp_path_factory) -> Path:
+    """A model trained for a few epochs on the bundled sample by `digits train`, as a user would."""
+    workdir = tmp_path_factory.mktemp("trained")
+    output = workdir / "model.safetensors"
+    result = run_digits("train", "--epochs", str(TRAIN_EPOCHS), "--output", str(output), cwd=workdir)
+    assert result.returncode == 0, result.stderr
+    (workdir / "train-stdout.txt").write_text(result.stdout)
+    return output
+
+
+def write_idx(path: Path, array: np.ndarray) -> None:
+    """Write `array` (uint8) in LeCun's IDX format; gzipped when the name ends in .gz."""
+    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(n.to_bytes(4, "big") for n in array.shape)
+    raw = header + array.astype(np.uint8).tobytes()
+    path.write_bytes(gzip.compress(raw) if path.suffix == ".gz" else raw)
+
+
+@pytest.fixture
+def idx_dir(tmp_path, test_split) -> Path:
+    """An MNIST-format directory holding 300 of the held-out digits, uncompressed."""
+    write_idx(tmp_path / "t10k-images-idx3-ubyte", test_split.images[:300])
+    write_idx(tmp_path / "t10k-labels-idx1-ubyte", test_split.labels[:300])
+    return tmp_path
+
+
+def ink_on_paper(
+    pixels: np.ndarray, canvas: tuple[int, int] = (160, 120), at: tuple[int, int] = (50, 10)
+) -> Image.Image:
+    """An MNIST digit as a person draws it: dark ink on white paper, larger, off-centre."""
+    digit = Image.fromarray(255 - pixels).resize((100, 100), Image.Resampling.BILINEAR)
+    page = Image.new("L", canvas, 255)
+    page.paste(digit, at)
+    return page
+
+
+@pytest.fixture
+def image_folder(tmp_path, test_split) -> Path:
+    """An image folder with subfolders 0…9, five drawings of each digit."""
+    root = tmp_path / "folder"
+    for digit in range(10):
+        (root / str(digit)).mkdir(parents=True)
+        for i in np.flatnonzero(test_split.labels == digit)[:5]:
+            ink_on_paper(test_split.images[i]).save(root / str(digit) / f"{i}.png")
+    return root

@@ -1,0 +1,107 @@
+"""The model file: a round trip through safetensors, numpy agreeing with torch, bad files refused."""
+
+from __future__ import annotations
+
+import json
+import struct
+
+import numpy as np
+import pytest
+import torch
+
+from digits.checkpoint import FORMAT_VERSION, load_model, save_model
+from digits.data import normalize
+from digits.errors import DigitsError
+from digits.inference import logits
+from digits.model import DigitMLP
+
+
+def _torch_model(model_file) -> DigitMLP:
+    net = DigitMLP(model_file.layer_sizes[0], model_file.layer_sizes[1:-1], model_file.layer_sizes[-1])
+    state = {}
+    for i, (weight, bias) in enumerate(zip(model_file.weights, model_file.biases, strict=False)):
+        state[f"layers.{i}.weight"], state[f"layers.{i}.bias"] = torch.from_numpy(weight), torch.from_numpy(bias)
+    net.load_state_dict(state)
+    return net.eval()
+
+
+def test_numpy_forward_agrees_with_torch_on_the_test_split(trained, test_split):
+    model = load_model(trained)
+    with torch.no_grad():
+        expected = _torch_model(model)(torch.from_numpy(normalize(test_split.images, model.mean, model.std)))
+    np.testing.assert_allclose(logits(model, test_split.images), expected.numpy(), atol=1e-5, rtol=1e-5)
+
+
+def test_round_trip_keeps_weights_and_description(tmp_path):
+    rng = np.random.default_rng(0)
+    state = {
+        "layers.0.weight": rng.standard_normal((8, 16), dtype=np.float32),
+        "layers.0.bias": rng.standard_normal(8, dtype=np.float32),
+        "layers.1.weight": rng.standard_normal((10, 8), dtype=np.float32),
+        "layers.1.bias": rng.standard_normal(10, dtype=np.float32),
+    }
+    path = tmp_path / "m.safetensors"
+    save_model(
+        path,
+        state,
+        layer_sizes=[16, 8, 10],
+        image_size=4,
+        mean=0.1,
+        std=0.3,
+        classes=list("0123456789"),
+        config={"model": {"hidden": [8]}},
+        metrics={"val_loss": 0.5},
+    )
+    model = load_model(path)
+    np.testing.assert_array_equal(model.weights[1], state["layers.1.weight"])
+    np.testing.assert_array_equal(model.biases[0], state["layers.0.bias"])
+    assert (model.image_size, model.mean, model.std, model.metrics) == (4, 0.1, 0.3, {"val_loss": 0.5})
+    assert not list(tmp_path.glob(".*tmp"))  # the temporary file was renamed into place
+
+
+def _rewrite_header(path, change) -> None:
+    raw = path.read_bytes()
+    size = struct.unpack("<Q", raw[:8])[0]
+    header = json.loads(raw[8 : 8 + size])
+    change(header["__metadata__"])
+    encoded = json.dumps(header).encode()
+    encoded += b" " * (-len(encoded) % 8)
+    path.write_bytes(struct.pack("<Q", len(encoded)) + encoded + raw[8 + size :])
+
+
+def test_newer_format_is_refused_with_advice(trained, tmp_path):
+    path = tmp_path / "newer.safetensors"
+    path.write_bytes(trained.read_bytes())
+    _rewrite_header(path, lambda meta: meta.update(format_version=str(FORMAT_VERSION + 1)))
+    with pytest.raises(DigitsError, match=r"newer than this digits reads.*upgrade digits"):
+        load_model(path)
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda good: b"", "not a digits checkpoint, or damaged"),
+        (lambda good: good[: len(good) // 2], "not a digits checkpoint, or damaged"),
+        (lambda good: b"PK\x03\x04 a zip, like torch.save writes", "not a digits checkpoint, or damaged"),
+    ],
+    ids=["empty", "truncated", "not-safetensors"],
+)
+def test_bad_checkpoint_files_are_refused(trained, tmp_path, make, message):
+    path = tmp_path / "bad.safetensors"
+    path.write_bytes(make(trained.read_bytes()))
+    with pytest.raises(DigitsError, match=message):
+        load_model(path)
+
+
+def test_foreign_safetensors_file_is_refused(tmp_path):
+    from safetensors.numpy import save_file
+
+    path = tmp_path / "other.safetensors"
+    save_file({"weight": np.zeros((2, 2), dtype=np.float32)}, str(path))
+    with pytest.raises(DigitsError, match="not a digits checkpoint"):
+        load_model(path)
+
+
+def test_missing_checkpoint_says_how_to_make_one(tmp_path):
+    with pytest.raises(DigitsError, match="checkpoint not found \\(train one with `digits train`\\)"):
+        load_model(tmp_path / "none.safetensors")

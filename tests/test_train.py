@@ -1,0 +1,144 @@
+"""Training as a user runs it: real data, real files, the per-epoch report and the verdict."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import TRAIN_EPOCHS, run_digits
+from digits.checkpoint import history_path, load_model, load_resume_state, resume_path
+from digits.config import Config
+from digits.trainer import EpochRecord, epoch_flag, fit_diagnosis, train
+
+
+def test_train_reports_every_epoch_and_a_verdict(trained):
+    stdout = (trained.parent / "train-stdout.txt").read_text()
+    lines = stdout.splitlines()
+    assert lines[0].split() == [
+        "epoch",
+        "train",
+        "loss",
+        "val",
+        "loss",
+        "train",
+        "acc",
+        "val",
+        "acc",
+        "lr",
+        "time",
+        "fit",
+    ]
+    rows = [line.split() for line in lines[1 : 1 + TRAIN_EPOCHS]]
+    assert [row[0] for row in rows] == [str(e) for e in range(1, TRAIN_EPOCHS + 1)]
+    assert all(row[-1] in ("good", "underfit", "overfit") for row in rows)
+    assert "Verdict: " in stdout
+    assert f"Saved {trained}" in stdout
+
+
+def test_train_saves_best_model_history_and_resume_state(trained):
+    with history_path(trained).open() as f:
+        history = list(csv.DictReader(f))
+    assert [int(row["epoch"]) for row in history] == list(range(1, TRAIN_EPOCHS + 1))
+    best = min(history, key=lambda row: float(row["val_loss"]))
+
+    model = load_model(trained)
+    assert model.layer_sizes == [784, 256, 128, 10]
+    assert model.metrics["epoch"] == int(best["epoch"])
+    assert model.metrics["val_loss"] == pytest.approx(float(best["val_loss"]), rel=1e-5)
+    assert model.config["train"]["epochs"] == TRAIN_EPOCHS
+    assert 0.05 < model.mean < 0.3 and 0.2 < model.std < 0.5  # MNIST: mostly paper, some ink
+    assert set(model.versions) >= {"torch", "numpy", "python", "digits"}
+
+    state = load_resume_state(resume_path(trained))
+    assert state["epoch"] == TRAIN_EPOCHS and len(state["history"]) == TRAIN_EPOCHS
+    assert set(state) >= {"model", "optimizer", "generator", "torch_rng"}
+
+
+def test_training_beats_chance_by_a_wide_margin(trained):
+    result = run_digits("evaluate", "--checkpoint", str(trained), "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["accuracy"] > 0.85  # chance is 0.1
+
+
+def _config(tmp_path, name: str, **train) -> Config:
+    config = Config()
+    config.model.hidden = [32]
+    config.train.epochs = 2
+    config.train.output = str(tmp_path / f"{name}.safetensors")
+    for key, value in train.items():
+        setattr(config.train, key, value)
+    return config
+
+
+def test_same_seed_same_weights(tmp_path):
+    first = train(_config(tmp_path, "a"))
+    second = train(_config(tmp_path, "b"))
+    assert [r.train_loss for r in first.history] == [r.train_loss for r in second.history]
+    a, b = load_model(first.output), load_model(second.output)
+    assert all(np.array_equal(x, y) for x, y in zip(a.weights + a.biases, b.weights + b.biases, strict=False))
+    c = load_model(train(_config(tmp_path, "c", seed=1)).output)
+    assert not np.array_equal(a.weights[0], c.weights[0])
+
+
+def test_divergence_stops_with_advice(tmp_path):
+    result = run_digits("train", "--lr", "1000", "--epochs", "2", "--output", str(tmp_path / "m.safetensors"))
+    assert result.returncode == 1
+    assert "training diverged at epoch 1" in result.stderr and "lower learning rate" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_unwritable_output_fails_before_training(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    result = run_digits("train", "--output", str(blocker / "m.safetensors"))
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"error: {blocker / 'm.safetensors'}: cannot write the checkpoint here")
+    assert "epoch" not in result.stdout
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+def test_missing_cuda_is_a_clear_error(tmp_path):
+    result = run_digits("train", "--device", "cuda", "--output", str(tmp_path / "m.safetensors"))
+    assert result.returncode == 1
+    assert result.stderr.strip() == "error: --device cuda: CUDA is not available on this machine (try --device cpu)"
+
+
+def _history(*rows: tuple[float, float, float, float]) -> list[EpochRecord]:
+    history: list[EpochRecord] = []
+    for epoch, (train_loss, val_loss, train_acc, val_acc) in enumerate(rows, 1):
+        history.append(EpochRecord(epoch, train_loss, val_loss, train_acc, val_acc, 0.05, 1.0))
+        history[-1].flag = epoch_flag(history)
+    return history
+
+
+def test_diagnosis_underfitting():
+    history = _history((2.0, 1.9, 0.4, 0.45), (1.5, 1.4, 0.6, 0.62))
+    assert history[-1].flag == "underfit"
+    assert fit_diagnosis(history).verdict == "underfitting"
+
+
+def test_diagnosis_overfitting_when_val_loss_rises_from_its_minimum():
+    history = _history(
+        (0.30, 0.20, 0.96, 0.960),
+        (0.10, 0.12, 0.97, 0.965),
+        (0.05, 0.14, 0.98, 0.960),
+        (0.03, 0.15, 0.98, 0.960),
+        (0.01, 0.16, 0.98, 0.955),
+    )
+    assert [r.flag for r in history] == ["good", "good", "good", "good", "overfit"]
+    diagnosis = fit_diagnosis(history)
+    assert diagnosis.verdict == "overfitting" and "epoch 2" in diagnosis.advice
+
+
+def test_diagnosis_overfitting_on_a_wide_gap():
+    history = _history((0.01, 0.15, 1.0, 0.95))
+    assert fit_diagnosis(history).verdict == "overfitting"
+
+
+def test_diagnosis_good_fit():
+    history = _history((0.3, 0.25, 0.96, 0.96), (0.2, 0.18, 0.97, 0.97), (0.15, 0.14, 0.975, 0.975))
+    assert fit_diagnosis(history).verdict == "good fit"

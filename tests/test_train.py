@@ -142,3 +142,15 @@ def test_diagnosis_overfitting_on_a_wide_gap():
 def test_diagnosis_good_fit():
     history = _history((0.3, 0.25, 0.96, 0.96), (0.2, 0.18, 0.97, 0.97), (0.15, 0.14, 0.975, 0.975))
     assert fit_diagnosis(history).verdict == "good fit"
+
+
+def test_val_bump_while_still_learning_is_not_overfitting():
+    history = _history(
+        (1.0, 0.30, 0.70, 0.91),
+        (0.4, 0.29, 0.86, 0.92),
+        (0.35, 0.21, 0.89, 0.93),
+        (0.31, 0.25, 0.90, 0.92),
+        (0.25, 0.23, 0.92, 0.94),
+        (0.23, 0.29, 0.93, 0.92),
+    )
+    assert [r.flag for r in history] == ["underfit"] * 6

@@ -85,7 +85,7 @@ def load_model(path: Path) -> ModelFile:
     try:
         with safe_open(str(path), framework="numpy") as f:
             metadata = f.metadata() or {}
-            tensors = {key: f.get_tensor(key) for key in f}
+            tensors = {key: f.get_tensor(key) for key in f.keys()}  # noqa: SIM118 (safe_open is not iterable)
         header = {key: json.loads(value) for key, value in metadata.items()}
     except (SafetensorError, OSError, ValueError) as e:
         raise DigitsError(f"{path}: not a digits checkpoint, or damaged ({_first_line(e)})") from None

@@ -106,7 +106,8 @@ def train(
             f"for validation), {cfg.train.epochs} epochs on {run.device}"
         )
         out.print(_epoch_header(), markup=False)
-        progress.start()
+        if err.is_terminal:  # a log file gets the epoch rows, not a redrawn bar
+            progress.start()
 
     def on_batch(done: int, total: int) -> None:
         progress.update(task, completed=done, total=total)

@@ -225,10 +225,12 @@ def epoch_flag(history: list[EpochRecord]) -> str:
     best = min(history, key=lambda r: r.val_loss)
     val_rising = last.epoch - best.epoch >= PATIENCE and last.val_loss > best.val_loss * (1 + RISE_TOLERANCE)
     train_falling = last.train_loss < best.train_loss * (1 - RISE_TOLERANCE)
-    if (val_rising and train_falling) or last.train_accuracy - last.val_accuracy > OVERFIT_GAP:
+    if last.train_accuracy - last.val_accuracy > OVERFIT_GAP:
         return "overfit"
-    if last.train_accuracy < UNDERFIT_ACCURACY:
+    if last.train_accuracy < UNDERFIT_ACCURACY:  # still learning: a bump in val loss is noise
         return "underfit"
+    if val_rising and train_falling:
+        return "overfit"
     return "good"
 
 

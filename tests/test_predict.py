@@ -53,8 +53,8 @@ def test_bad_file_is_reported_and_the_others_still_served(trained, tmp_path, tes
     assert [line.split(":")[0] for line in result.stdout.splitlines()] == [str(good[0]), str(good[1])]
     errors = result.stderr.splitlines()
     assert len(errors) == 2
-    assert errors[0].startswith(f"error: {bad}: not a readable image")
-    assert errors[1].startswith(f"error: {empty}: not a readable image")
+    assert errors[0] == f"error: {bad}: not an image Pillow can read"
+    assert errors[1] == f"error: {empty}: empty file (0 bytes)"
 
 
 def test_blank_page_gives_no_digit(trained, tmp_path):

@@ -24,7 +24,7 @@ import numpy as np
 from safetensors import SafetensorError, safe_open
 from safetensors.numpy import save_file
 
-from .errors import DigitsError
+from .errors import DigitsError, first_line
 
 FORMAT = "digits-mlp"
 FORMAT_VERSION = 1
@@ -88,7 +88,7 @@ def load_model(path: Path) -> ModelFile:
             tensors = {key: f.get_tensor(key) for key in f.keys()}  # noqa: SIM118 (safe_open is not iterable)
         header = {key: json.loads(value) for key, value in metadata.items()}
     except (SafetensorError, OSError, ValueError) as e:
-        raise DigitsError(f"{path}: not a digits checkpoint, or damaged ({_first_line(e)})") from None
+        raise DigitsError(f"{path}: not a digits checkpoint, or damaged ({first_line(e)})") from None
     if header.get("format") != FORMAT:
         raise DigitsError(f"{path}: not a digits checkpoint (no '{FORMAT}' format in its header)")
     if not isinstance(header.get("format_version"), int) or header["format_version"] > FORMAT_VERSION:
@@ -153,7 +153,7 @@ def load_resume_state(path: Path) -> dict[str, Any]:
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError) as e:
-        raise DigitsError(f"{path}: not a resume state, or unsafe to load ({_first_line(e)})") from None
+        raise DigitsError(f"{path}: not a resume state, or unsafe to load ({first_line(e)})") from None
 
 
 def write_text(path: Path, text: str) -> None:
@@ -199,7 +199,3 @@ def _versions() -> dict[str, str]:
         except PackageNotFoundError:
             found[package] = "unknown"
     return found
-
-
-def _first_line(error: BaseException) -> str:
-    return (str(error).strip().splitlines() or [error.__class__.__name__])[0]

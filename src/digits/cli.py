@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 from typer.core import TyperGroup
 
 from .errors import DigitsError
@@ -114,7 +115,7 @@ def train(
 
     def on_epoch(record: Any) -> None:
         out.print(_epoch_row(record))
-        progress.update(task, completed=0, epoch=record.epoch + 1)
+        progress.update(task, completed=0, epoch=min(record.epoch + 1, cfg.train.epochs))
 
     try:
         result = run_training(cfg, on_start=on_start, on_batch=on_batch, on_epoch=on_epoch)
@@ -229,6 +230,50 @@ def predict(
             )
     if failures:
         raise typer.Exit(1)
+
+
+@app.command()
+def show(
+    image: Annotated[
+        Path, typer.Argument(help="An image file: a photo, a scan or a drawing of a digit.", show_default=False)
+    ],
+    checkpoint: Annotated[
+        Path, typer.Option(help="Model whose input size to use; what it reads is shown too.")
+    ] = DEFAULT_CHECKPOINT,
+) -> None:
+    """Print the matrix of numbers the model sees for an image: 0 is paper, 255 is ink.
+
+    The image is found, cropped, scaled and centred exactly as predict does, so this is
+    what the network's first layer multiplies.
+    """
+    from .images import read_digit_image
+
+    model = None
+    if checkpoint.is_file() or checkpoint != DEFAULT_CHECKPOINT:
+        from .checkpoint import load_model
+
+        model = load_model(checkpoint)
+    pixels = read_digit_image(image, model.image_size if model else 28)
+    size = len(pixels)
+    out.print(f"{image} as the model sees it: {size}×{size} pixels, 0 = paper, 255 = ink\n", markup=False)
+    out.print(_pixel_matrix(pixels))
+    if model:
+        from .inference import likeliest
+
+        digit, confidence = likeliest(model, pixels)[0]
+        out.print(f"\n{checkpoint} reads: [bold]{digit}[/] ({confidence:.1%})")
+
+
+def _pixel_matrix(pixels: Any) -> Text:
+    """The pixels as numbers, each cell shaded as the ink it stands for (plain numbers without colour)."""
+    text = Text()
+    for row in pixels:
+        for value in row.tolist():
+            paper = 255 - value
+            ink_colour = "grey50" if value == 0 else ("white" if value > 110 else "black")
+            text.append(f"{value:>4}", style=f"{ink_colour} on rgb({paper},{paper},{paper})")
+        text.append("\n")
+    return text
 
 
 def _epoch_header() -> str:

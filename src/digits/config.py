@@ -17,14 +17,14 @@ from typing import Any, get_type_hints
 from .errors import ConfigError
 
 DEFAULT_CONFIG_PATH = Path("configs/default.toml")
-SOURCES = ("sample",)
+SOURCES = ("sample", "mnist", "folder")
 SCHEDULES = ("cosine", "constant")
 
 
 @dataclass
 class DataConfig:
-    source: str = "sample"  # "sample": the 8,000 MNIST digits bundled with digits
-    path: str = ""  # root directory, for sources that read one
+    source: str = "sample"  # "sample" (bundled), "mnist" (torchvision) or "folder" (subfolders 0…9)
+    path: str = ""  # root directory, for "mnist" and "folder"
     image_size: int = 28  # each image becomes an image_size × image_size pixel matrix
     val_fraction: float = 0.1  # share of the training images held out for validation
     augment: bool = True  # small random rotations, scalings and shifts while training

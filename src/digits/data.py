@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .errors import DigitsError
+from .errors import DigitsError, first_line
 from .images import list_images, read_digit_image
 
 SAMPLE_DIR = Path(str(files("digits") / "mnist_sample"))
@@ -45,9 +45,46 @@ def load_source(source: str, path: str, split: str, image_size: int) -> Digits:
     if source == "sample":
         digits = load_idx_dir(SAMPLE_DIR, "train" if split == "train" else "t10k")
         digits.source = f"the bundled MNIST sample ({split} split)"
-    else:
-        raise DigitsError(f'unknown data source "{source}"')
-    return resize(digits, image_size)
+        return resize(digits, image_size)
+    if not path:
+        raise DigitsError(f'data.path: source "{source}" reads a directory; set data.path in the config')
+    if source == "mnist":
+        return resize(load_torchvision_mnist(Path(path), split), image_size)
+    if source == "folder":
+        return load_image_folder(folder_split(Path(path), split), image_size)
+    raise DigitsError(f'data.source: unknown source "{source}"')
+
+
+def load_torchvision_mnist(root: Path, split: str) -> Digits:
+    """The full MNIST through torchvision: its files under root/MNIST/raw, downloaded if missing."""
+    import contextlib
+    import sys
+
+    from torchvision.datasets import MNIST
+
+    train = split == "train"
+    try:
+        dataset = MNIST(str(root), train=train, download=False)
+    except RuntimeError:
+        try:
+            with contextlib.redirect_stdout(sys.stderr):  # torchvision reports downloads on stdout
+                dataset = MNIST(str(root), train=train, download=True)
+        except Exception as e:  # no network, a proxy, a full disk: all say the same to a person
+            raise DigitsError(
+                f"{root}: MNIST is not there and could not be downloaded ({first_line(e)}); put "
+                f"train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte and "
+                f"t10k-labels-idx1-ubyte (gunzipped) in {root / 'MNIST' / 'raw'}"
+            ) from None
+    return Digits(dataset.data.numpy(), dataset.targets.numpy().astype(np.int64), f"MNIST under {root} ({split})")
+
+
+def folder_split(root: Path, split: str) -> Path:
+    """A folder source's split: root/train and root/test when both exist, else root for training."""
+    if (root / "train").is_dir() and (root / "test").is_dir():
+        return root / split
+    if split == "train":
+        return root
+    raise DigitsError(f"{root}: no test split (make train/ and test/ subfolders, or pass --data)")
 
 
 def load_dataset(path: Path, image_size: int) -> Digits:
@@ -95,6 +132,8 @@ def read_idx(path: Path) -> np.ndarray:
 
 def load_image_folder(root: Path, image_size: int) -> Digits:
     """A folder with one subfolder per digit, 0…9, every image normalized as predict does."""
+    if not root.is_dir():
+        raise DigitsError(f"{root}: not a directory")
     subfolders = sorted(p for p in root.iterdir() if p.is_dir())
     strays = [p.name for p in subfolders if p.name not in CLASSES]
     if strays or not subfolders:

@@ -73,18 +73,19 @@ def list_images(path: Path) -> list[Path]:
 
 
 def _open_grayscale(path: Path) -> np.ndarray:
+    if path.is_file() and path.stat().st_size == 0:
+        raise DigitsError(f"{path}: empty file (0 bytes)")
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # the check below is stricter
             with Image.open(path) as image:
-                if image.width * image.height > MAX_PIXELS:
+                if image.width * image.height > MAX_PIXELS:  # known from the header, before decoding
                     raise DigitsError(
-                        f"{path}: image is {image.width}×{image.height} pixels, over the limit of {MAX_PIXELS:,}"
+                        f"{path}: image is {image.width}×{image.height} pixels, over the limit of {MAX_PIXELS:,} pixels"
                     )
                 image = ImageOps.exif_transpose(image)
                 if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
-                    rgba = image.convert("RGBA")
-                    image = Image.alpha_composite(Image.new("RGBA", rgba.size, "white"), rgba)
+                    image = _on_paper(image.convert("RGBA"))
                 if image.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
                     wide = np.asarray(image, dtype=np.float64)
                     span = max(wide.max() - wide.min(), 1e-9)
@@ -96,7 +97,17 @@ def _open_grayscale(path: Path) -> np.ndarray:
         raise DigitsError(f"{path}: is a directory with no images") from None
     except PermissionError:
         raise DigitsError(f"{path}: permission denied") from None
-    except (Image.UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
-        raise DigitsError(f"{path}: not a readable image ({e.__class__.__name__})") from None
+    except Image.DecompressionBombError:
+        raise DigitsError(f"{path}: image is over the limit of {MAX_PIXELS:,} pixels") from None
+    except Image.UnidentifiedImageError:
+        raise DigitsError(f"{path}: not an image Pillow can read") from None
     except (OSError, SyntaxError, ValueError) as e:
         raise DigitsError(f"{path}: cannot decode image ({e})") from None
+
+
+def _on_paper(rgba: Image.Image) -> Image.Image:
+    """Composite a transparent image onto white paper, or onto black when its ink is white."""
+    on_white = Image.alpha_composite(Image.new("RGBA", rgba.size, "white"), rgba).convert("L")
+    if int(np.ptp(np.asarray(on_white))) >= MIN_CONTRAST:
+        return on_white
+    return Image.alpha_composite(Image.new("RGBA", rgba.size, "black"), rgba).convert("L")

@@ -118,7 +118,11 @@ def _predict_file(model: ModelFile, path: Path, top_k: int) -> Prediction:
         return Prediction(str(path), message=str(e))
     except DigitsError as e:
         return Prediction(str(path), message=str(e), failed=True)
-    probs = probabilities(model, pixels[None])[0]
-    order = np.argsort(-probs, kind="stable")[:top_k]
-    top = [(model.classes[i], float(probs[i])) for i in order]
+    top = likeliest(model, pixels, top_k)
     return Prediction(str(path), digit=top[0][0], confidence=top[0][1], top=top)
+
+
+def likeliest(model: ModelFile, pixels: np.ndarray, k: int = 1) -> list[tuple[str, float]]:
+    """The k likeliest classes for one image (size, size), with their probabilities, likeliest first."""
+    probs = probabilities(model, pixels[None])[0]
+    return [(model.classes[i], float(probs[i])) for i in np.argsort(-probs, kind="stable")[:k]]

@@ -1,0 +1,196 @@
+"""A person's image files, in every mode Pillow reads, become the digit MNIST would have made."""
+
+from __future__ import annotations
+
+import io
+import os
+import struct
+import zlib
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import ink_on_paper, run_digits
+from digits.errors import DigitsError
+from digits.images import MAX_PIXELS, NoDigitFound, normalize_digit, read_digit_image
+
+DIGIT_INDEX = 0  # the first held-out digit (a 5)
+
+
+@pytest.fixture(scope="module")
+def ink(test_split) -> np.ndarray:
+    """A held-out MNIST digit, 0 paper and 255 ink, as a large float matrix (ink intensity 0…1)."""
+    big = Image.fromarray(test_split.images[DIGIT_INDEX]).resize((112, 112), Image.Resampling.BICUBIC)
+    return np.asarray(big, dtype=np.float64) / 255
+
+
+def _similarity(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.corrcoef(a.ravel().astype(float), b.ravel().astype(float))[0, 1])
+
+
+def _page(ink: np.ndarray, paper: float = 255, ink_level: float = 0, size=(200, 160), at=(60, 20)) -> np.ndarray:
+    page = np.full(size[::-1], paper, dtype=np.float64)
+    page[at[1] : at[1] + ink.shape[0], at[0] : at[0] + ink.shape[1]] = paper + (ink_level - paper) * ink
+    return page
+
+
+def _mode_images(ink: np.ndarray) -> dict[str, tuple[Image.Image, str]]:
+    """The digit in each image mode, with the format to save it in."""
+    dark_on_white = _page(ink).astype(np.uint8)
+    gray = Image.fromarray(dark_on_white)
+    rgb = np.stack([_page(ink, 240, 20), _page(ink, 235, 30), _page(ink, 220, 120)], axis=-1).astype(np.uint8)
+    alpha = (_page(ink, 0, 255)).astype(np.uint8)
+    rgba_black = np.dstack([np.zeros_like(alpha)] * 3 + [alpha])
+    rgba_white = np.dstack([np.full_like(alpha, 255)] * 3 + [alpha])
+    palette_transparent = Image.fromarray(rgba_black).quantize(colors=16, method=Image.Quantize.FASTOCTREE)
+    sixteen = Image.fromarray((_page(ink) * 257).astype(np.uint16))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90° clockwise to display", as a phone held sideways writes it
+    return {
+        "L": (gray, "PNG"),
+        "RGB JPEG": (Image.fromarray(rgb), "JPEG"),
+        "RGBA black ink on transparent": (Image.fromarray(rgba_black, "RGBA"), "PNG"),
+        "RGBA white ink on transparent": (Image.fromarray(rgba_white, "RGBA"), "PNG"),
+        "LA": (Image.fromarray(rgba_black, "RGBA").convert("LA"), "PNG"),
+        "P": (gray.convert("P"), "GIF"),
+        "P with transparency": (palette_transparent, "PNG"),
+        "I;16": (sixteen, "PNG"),
+        "CMYK": (Image.fromarray(rgb).convert("CMYK"), "JPEG"),
+        "1 (bilevel)": (gray.point(lambda v: 255 if v > 128 else 0).convert("1"), "PNG"),
+        "white on black": (Image.fromarray(_page(ink, 0, 255).astype(np.uint8)), "PNG"),
+        "EXIF rotated": (gray.rotate(90, expand=True), "JPEG", exif),
+    }
+
+
+def _save(tmp_path, name: str, entry) -> str:
+    image, fmt, *exif = entry
+    path = tmp_path / (name.replace(" ", "_").replace("(", "").replace(")", "") + "." + fmt.lower())
+    image.save(path, fmt, **({"exif": exif[0]} if exif else {}))
+    return path
+
+
+@pytest.mark.parametrize(
+    "mode",
+    [
+        "L",
+        "RGB JPEG",
+        "RGBA black ink on transparent",
+        "RGBA white ink on transparent",
+        "LA",
+        "P",
+        "P with transparency",
+        "I;16",
+        "CMYK",
+        "1 (bilevel)",
+        "white on black",
+        "EXIF rotated",
+    ],
+)
+def test_every_mode_gives_the_same_digit(tmp_path, ink, test_split, mode):
+    images = _mode_images(ink)
+    reference = normalize_digit(test_split.images[DIGIT_INDEX])
+    path = _save(tmp_path, mode, images[mode])
+    pixels = read_digit_image(path)
+    assert pixels.shape == (28, 28) and pixels.dtype == np.uint8
+    assert pixels.max() >= 200 and pixels[0].max() == 0  # ink is bright, the frame's edge is paper
+    assert _similarity(pixels, reference) > 0.9, mode
+
+
+def test_digit_is_fitted_into_20x20_and_centred_by_mass(ink):
+    pixels = normalize_digit(_page(ink, size=(400, 300), at=(250, 150)).astype(np.uint8)).astype(float)
+    rows, cols = np.nonzero(pixels > 0)
+    assert max(rows.max() - rows.min() + 1, cols.max() - cols.min() + 1) == 20
+    ys, xs = np.indices(pixels.shape)
+    assert abs((ys * pixels).sum() / pixels.sum() - 14) < 1 and abs((xs * pixels).sum() / pixels.sum() - 14) < 1
+
+
+def test_other_image_size_keeps_the_proportions(ink):
+    pixels = normalize_digit(_page(ink).astype(np.uint8), image_size=18)
+    rows, cols = np.nonzero(pixels)
+    assert pixels.shape == (18, 18)
+    assert max(rows.max() - rows.min() + 1, cols.max() - cols.min() + 1) == round(18 * 20 / 28)
+
+
+@pytest.mark.parametrize("paper", [255, 0, 128])
+def test_blank_page_is_no_digit(paper):
+    noise = np.random.default_rng(0).normal(paper, 3, size=(90, 120)).clip(0, 255).astype(np.uint8)
+    with pytest.raises(NoDigitFound, match="no digit found"):
+        normalize_digit(noise)
+
+
+def _huge_png_header(width: int, height: int) -> bytes:
+    """A PNG whose header claims width × height pixels, with no pixel data to speak of."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b"")
+
+
+def _truncated_png(test_split) -> bytes:
+    buffer = io.BytesIO()
+    ink_on_paper(test_split.images[1]).save(buffer, "PNG")
+    return buffer.getvalue()[: len(buffer.getvalue()) // 2]
+
+
+BAD_FILES = {
+    "notes.png": (lambda split: b"shopping list: eggs, milk", "not an image Pillow can read"),
+    "truncated.png": (_truncated_png, "cannot decode image (image file is truncated"),
+    "empty.png": (lambda split: b"", "empty file (0 bytes)"),
+    "huge.png": (lambda split: _huge_png_header(50_000, 50_000), "image is over the limit of 40,000,000 pixels"),
+}
+
+
+@pytest.mark.parametrize("name", list(BAD_FILES))
+def test_bad_file_is_one_line_and_the_others_are_served(trained, tmp_path, test_split, name):
+    make, message = BAD_FILES[name]
+    bad = tmp_path / name
+    bad.write_bytes(make(test_split))
+    good = tmp_path / "good.png"
+    ink_on_paper(test_split.images[0]).save(good)
+    result = run_digits("predict", str(bad), str(good), "--checkpoint", str(trained))
+    assert result.returncode == 1
+    assert result.stdout.startswith(f"{good}: {test_split.labels[0]} ")
+    assert result.stderr.startswith(f"error: {bad}: {message}")
+    assert len(result.stderr.splitlines()) == 1 and "Traceback" not in result.stderr
+
+
+def test_directory_with_no_images(trained, tmp_path):
+    empty = tmp_path / "scans"
+    empty.mkdir()
+    (empty / "notes.txt").write_text("not an image")
+    result = run_digits("predict", str(empty), "--checkpoint", str(trained))
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [f"error: {empty}: no images in this directory"]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads every file, whatever its permissions")
+def test_unreadable_file(trained, tmp_path, test_split):
+    locked = tmp_path / "locked.png"
+    ink_on_paper(test_split.images[0]).save(locked)
+    locked.chmod(0)
+    result = run_digits("predict", str(locked), "--checkpoint", str(trained))
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [f"error: {locked}: permission denied"]
+
+
+def test_huge_image_refused_before_decoding(tmp_path):
+    path = tmp_path / "huge.png"
+    path.write_bytes(_huge_png_header(10_000, 10_000))
+    with pytest.raises(DigitsError, match=f"10000×10000 pixels, over the limit of {MAX_PIXELS:,} pixels"):
+        read_digit_image(path)
+
+
+def test_show_prints_the_matrix_the_model_sees(trained, tmp_path, test_split):
+    image = tmp_path / "five.png"
+    ink_on_paper(test_split.images[0]).save(image)
+    result = run_digits("show", str(image), "--checkpoint", str(trained))
+    assert result.returncode == 0, result.stderr
+    assert "\x1b[" not in result.stdout  # piped: plain numbers, no colour codes
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"{image} as the model sees it: 28×28 pixels, 0 = paper, 255 = ink"
+    matrix = np.array([[int(v) for v in line.split()] for line in lines[2:30]])
+    np.testing.assert_array_equal(matrix, read_digit_image(image))
+    assert lines[-1].startswith(f"{trained} reads: {test_split.labels[0]} (")

@@ -67,12 +67,16 @@ def ink_on_paper(
     return page
 
 
+def write_image_folder(root: Path, digits, per_class: int) -> Path:
+    """Subfolders 0…9 of `root`, each with `per_class` drawings of that digit from `digits`."""
+    for digit in range(10):
+        (root / str(digit)).mkdir(parents=True)
+        for i in np.flatnonzero(digits.labels == digit)[:per_class]:
+            ink_on_paper(digits.images[i]).save(root / str(digit) / f"{i}.png")
+    return root
+
+
 @pytest.fixture
 def image_folder(tmp_path, test_split) -> Path:
     """An image folder with subfolders 0…9, five drawings of each digit."""
-    root = tmp_path / "folder"
-    for digit in range(10):
-        (root / str(digit)).mkdir(parents=True)
-        for i in np.flatnonzero(test_split.labels == digit)[:5]:
-            ink_on_paper(test_split.images[i]).save(root / str(digit) / f"{i}.png")
-    return root
+    return write_image_folder(tmp_path / "folder", test_split, 5)

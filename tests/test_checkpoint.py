@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import struct
 
 import numpy as np
 import pytest
 import torch
 
+from conftest import run_digits
 from digits.checkpoint import FORMAT_VERSION, load_model, save_model
 from digits.data import normalize
 from digits.errors import DigitsError
@@ -57,6 +59,9 @@ def test_round_trip_keeps_weights_and_description(tmp_path):
     np.testing.assert_array_equal(model.biases[0], state["layers.0.bias"])
     assert (model.image_size, model.mean, model.std, model.metrics) == (4, 0.1, 0.3, {"val_loss": 0.5})
     assert not list(tmp_path.glob(".*tmp"))  # the temporary file was renamed into place
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask  # readable like any file the user writes
 
 
 def _rewrite_header(path, change) -> None:
@@ -105,3 +110,15 @@ def test_foreign_safetensors_file_is_refused(tmp_path):
 def test_missing_checkpoint_says_how_to_make_one(tmp_path):
     with pytest.raises(DigitsError, match="checkpoint not found \\(train one with `digits train`\\)"):
         load_model(tmp_path / "none.safetensors")
+
+
+def test_shipped_model_reads_the_bundled_test_split(tmp_path, test_split):
+    from digits.checkpoint import SHIPPED_MODEL
+    from digits.inference import evaluate
+
+    model = load_model(SHIPPED_MODEL)
+    assert model.config["train"]["output"] == "checkpoints/default.safetensors"
+    assert evaluate(model, test_split).accuracy >= 0.98
+    result = run_digits("evaluate", "--json", cwd=tmp_path)  # no checkpoints/ here: the shipped model
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["checkpoint"] == str(SHIPPED_MODEL)

@@ -62,8 +62,6 @@ def test_bad_data_is_one_line(trained, tmp_path):
 
 
 def test_missing_checkpoint_is_one_line(tmp_path):
-    result = run_digits("evaluate", cwd=tmp_path)
+    result = run_digits("evaluate", "--checkpoint", "mine.safetensors", cwd=tmp_path)
     assert result.returncode == 1
-    assert result.stderr.strip() == (
-        "error: checkpoints/default.safetensors: checkpoint not found (train one with `digits train`)"
-    )
+    assert result.stderr.strip() == "error: mine.safetensors: checkpoint not found (train one with `digits train`)"

@@ -5,9 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
-
-from conftest import ink_on_paper, run_digits, write_idx
+from conftest import ink_on_paper, run_digits, write_idx, write_image_folder
 from digits.data import SAMPLE_DIR, load_idx_dir
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -16,6 +14,15 @@ ROOT = Path(__file__).resolve().parent.parent
 def _write_config(path: Path, text: str) -> Path:
     path.write_text(text)
     return path
+
+
+def _train_then_evaluate(config: Path, model: Path) -> tuple[str, dict]:
+    """`digits train --config`, then `digits evaluate --json` on its default test split."""
+    trained = run_digits("train", "--config", str(config))
+    assert trained.returncode == 0, trained.stderr
+    report = run_digits("evaluate", "--checkpoint", str(model), "--json")
+    assert report.returncode == 0, report.stderr
+    return trained.stderr, json.loads(report.stdout)
 
 
 def test_mnist_source_reads_torchvision_layout(tmp_path, test_split):
@@ -31,41 +38,27 @@ def test_mnist_source_reads_torchvision_layout(tmp_path, test_split):
         f'[data]\nsource = "mnist"\npath = "{tmp_path / "mnist"}"\n[model]\nhidden = [64]\n'
         f'[train]\nepochs = 3\noutput = "{tmp_path / "m.safetensors"}"\n',
     )
-    trained = run_digits("train", "--config", str(config))
-    assert trained.returncode == 0, trained.stderr
-    assert "on 2,700 images (300 held out for validation)" in trained.stderr
-    report = run_digits("evaluate", "--checkpoint", str(tmp_path / "m.safetensors"), "--json")
-    assert report.returncode == 0, report.stderr
-    result = json.loads(report.stdout)
-    assert result["samples"] == 400 and result["accuracy"] > 0.8
-    assert result["data"] == f"MNIST under {tmp_path / 'mnist'} (test)"
-
-
-def _image_folder(root: Path, split, per_class: int) -> None:
-    for digit in range(10):
-        (root / str(digit)).mkdir(parents=True)
-        for i in np.flatnonzero(split.labels == digit)[:per_class]:
-            ink_on_paper(split.images[i]).save(root / str(digit) / f"{i}.png")
+    log, report = _train_then_evaluate(config, tmp_path / "m.safetensors")
+    assert "on 2,700 images (300 held out for validation)" in log
+    assert report["samples"] == 400 and report["accuracy"] > 0.8
+    assert report["data"] == f"MNIST under {tmp_path / 'mnist'} (test)"
 
 
 def test_folder_source_with_train_and_test(tmp_path, test_split):
-    train = load_idx_dir(SAMPLE_DIR, "train")
-    _image_folder(tmp_path / "digits" / "train", train, 30)
-    _image_folder(tmp_path / "digits" / "test", test_split, 4)
+    write_image_folder(tmp_path / "digits" / "train", load_idx_dir(SAMPLE_DIR, "train"), 30)
+    write_image_folder(tmp_path / "digits" / "test", test_split, 4)
     config = _write_config(
         tmp_path / "folder.toml",
         f'[data]\nsource = "folder"\npath = "{tmp_path / "digits"}"\nval_fraction = 0.2\n'
         f'[train]\nepochs = 15\noutput = "{tmp_path / "f.safetensors"}"\n',
     )
-    trained = run_digits("train", "--config", str(config))
-    assert trained.returncode == 0, trained.stderr
-    assert "on 240 images (60 held out for validation)" in trained.stderr
-    report = json.loads(run_digits("evaluate", "--checkpoint", str(tmp_path / "f.safetensors"), "--json").stdout)
+    log, report = _train_then_evaluate(config, tmp_path / "f.safetensors")
+    assert "on 240 images (60 held out for validation)" in log
     assert report["samples"] == 40 and report["accuracy"] > 0.5  # 300 drawings are little to learn from
 
 
 def test_folder_without_test_split_asks_for_data(tmp_path, test_split):
-    _image_folder(tmp_path / "digits", test_split, 3)
+    write_image_folder(tmp_path / "digits", test_split, 3)
     config = _write_config(
         tmp_path / "folder.toml",
         f'[data]\nsource = "folder"\npath = "{tmp_path / "digits"}"\nval_fraction = 0.34\n'
@@ -80,7 +73,7 @@ def test_folder_without_test_split_asks_for_data(tmp_path, test_split):
 
 
 def test_folder_with_stray_subfolder_is_refused(tmp_path, test_split):
-    _image_folder(tmp_path / "digits", test_split, 1)
+    write_image_folder(tmp_path / "digits", test_split, 1)
     (tmp_path / "digits" / "ten").mkdir()
     config = _write_config(tmp_path / "c.toml", f'[data]\nsource = "folder"\npath = "{tmp_path / "digits"}"\n')
     result = run_digits("train", "--config", str(config), "--output", str(tmp_path / "x.safetensors"))
@@ -98,7 +91,7 @@ def test_source_that_needs_a_path_says_so(tmp_path):
 def test_18x18_trains_evaluates_predicts_and_shows(tmp_path, test_split):
     model = tmp_path / "seed.safetensors"
     trained = run_digits(
-        "train", "--config", str(ROOT / "configs" / "seed-18x18.toml"), "--epochs", "4", "--output", str(model)
+        "train", "--config", str(ROOT / "configs" / "seed-18x18.toml"), "--epochs", "8", "--output", str(model)
     )
     assert trained.returncode == 0, trained.stderr
     assert "324-128-64-10 network" in trained.stderr

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import csv
 import json
+import signal
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pytest
@@ -46,7 +50,7 @@ def test_train_saves_best_model_history_and_resume_state(trained):
     best = min(history, key=lambda row: float(row["val_loss"]))
 
     model = load_model(trained)
-    assert model.layer_sizes == [784, 256, 128, 10]
+    assert model.layer_sizes == [784, 512, 256, 10]
     assert model.metrics["epoch"] == int(best["epoch"])
     assert model.metrics["val_loss"] == pytest.approx(float(best["val_loss"]), rel=1e-5)
     assert model.config["train"]["epochs"] == TRAIN_EPOCHS
@@ -54,8 +58,8 @@ def test_train_saves_best_model_history_and_resume_state(trained):
     assert set(model.versions) >= {"torch", "numpy", "python", "digits"}
 
     state = load_resume_state(resume_path(trained))
-    assert state["epoch"] == TRAIN_EPOCHS and len(state["history"]) == TRAIN_EPOCHS
-    assert set(state) >= {"model", "optimizer", "generator", "torch_rng"}
+    assert len(state["history"]) == TRAIN_EPOCHS
+    assert set(state) >= {"config", "model", "optimizer", "schedule", "generator", "torch_rng", "best_epoch"}
 
 
 def test_training_beats_chance_by_a_wide_margin(trained):
@@ -154,3 +158,55 @@ def test_val_bump_while_still_learning_is_not_overfitting():
         (0.23, 0.29, 0.93, 0.92),
     )
     assert [r.flag for r in history] == ["underfit"] * 6
+
+
+def test_resume_ends_where_the_uninterrupted_run_ends(tmp_path):
+    whole = train(_config(tmp_path, "whole", epochs=4))
+    config = _config(tmp_path, "cut", epochs=4)
+
+    def interrupt_after_epoch_2(record: EpochRecord) -> None:
+        if record.epoch == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train(config, on_epoch=interrupt_after_epoch_2)
+    assert len(load_resume_state(resume_path(config.train.output))["history"]) == 2
+    resumed = train(config, resume=True)
+
+    assert [r.epoch for r in resumed.history] == [1, 2, 3, 4]
+    assert [(r.train_loss, r.val_loss) for r in resumed.history] == [(r.train_loss, r.val_loss) for r in whole.history]
+    last_whole = load_resume_state(resume_path(whole.output))["model"]
+    last_resumed = load_resume_state(resume_path(resumed.output))["model"]
+    assert all(torch.equal(last_whole[name], last_resumed[name]) for name in last_whole)
+    best_whole, best_resumed = load_model(whole.output), load_model(resumed.output)
+    assert all(np.array_equal(a, b) for a, b in zip(best_whole.weights, best_resumed.weights, strict=True))
+
+
+def test_resume_refuses_other_settings_and_finished_runs(tmp_path):
+    output = str(tmp_path / "m.safetensors")
+    assert run_digits("train", "--epochs", "1", "--output", output).returncode == 0
+    changed = run_digits("train", "--epochs", "1", "--lr", "0.1", "--output", output, "--resume")
+    assert changed.returncode == 1
+    assert "this run was started with other settings (train.lr)" in changed.stderr
+    finished = run_digits("train", "--epochs", "1", "--output", output, "--resume")
+    assert finished.returncode == 1
+    assert "this run already finished all 1 epochs" in finished.stderr
+
+
+def test_ctrl_c_keeps_the_best_model_and_says_how_to_resume(tmp_path):
+    output = tmp_path / "m.safetensors"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "digits", "train", "--epochs", "300", "--output", str(output)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while not history_path(output).exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert "to continue, run the same command with --resume" in stderr and "Traceback" not in stderr
+    assert load_model(output).metrics["epoch"] >= 1
+    assert load_resume_state(resume_path(output))["history"]

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,8 @@ from .errors import DigitsError, first_line
 
 FORMAT = "digits-mlp"
 FORMAT_VERSION = 1
+DEFAULT_MODEL = Path("checkpoints/default.safetensors")
+SHIPPED_MODEL = Path(str(files("digits") / "pretrained" / "default.safetensors"))
 
 
 @dataclass
@@ -77,8 +80,14 @@ def save_model(
         save_file({k: np.ascontiguousarray(v) for k, v in state.items()}, str(tmp), metadata=metadata)
 
 
-def load_model(path: Path) -> ModelFile:
-    """Read a model file written by save_model, checking that it is one, and whole."""
+def load_model(path: Path | None = None) -> ModelFile:
+    """Read a model file written by save_model, checking that it is one, and whole.
+
+    Without a path: checkpoints/default.safetensors in the current directory, else the model
+    shipped inside digits, so that predicting works right after install, from anywhere.
+    """
+    if path is None:
+        path = DEFAULT_MODEL if DEFAULT_MODEL.exists() or not SHIPPED_MODEL.is_file() else SHIPPED_MODEL
     path = Path(path)
     if not path.is_file():
         raise DigitsError(f"{path}: checkpoint not found (train one with `digits train`)")
@@ -186,6 +195,9 @@ def _atomic(path: Path) -> Iterator[Path]:
     tmp = Path(name)
     try:
         yield tmp
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes files private; a checkpoint is an ordinary file
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

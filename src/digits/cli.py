@@ -7,6 +7,7 @@ Heavy modules (torch, numpy) are imported inside the commands that need them, so
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -20,8 +21,12 @@ from typer.core import TyperGroup
 
 from .errors import DigitsError
 
-DEFAULT_CHECKPOINT = Path("checkpoints/default.safetensors")
 FLAG_STYLES = {"good": "green", "underfit": "yellow", "overfit": "red"}
+
+CheckpointOption = Annotated[
+    Path | None,
+    typer.Option(help="Model file. Default: checkpoints/default.safetensors, else the model shipped with digits."),
+]
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -63,6 +68,12 @@ def train(
         typer.Option(help="Where to save the best model (.safetensors); history and resume state go beside it."),
     ] = None,
     device: Annotated[str | None, typer.Option(help="auto, cpu, cuda, cuda:N or mps.")] = None,
+    resume: Annotated[
+        bool,
+        typer.Option(
+            "--resume", help="Continue the interrupted run saved at the output, started with the same config and flags."
+        ),
+    ] = False,
     print_config: Annotated[
         bool, typer.Option("--print-config", help="Print the effective config (file plus flags) as TOML and exit.")
     ] = False,
@@ -118,7 +129,15 @@ def train(
         progress.update(task, completed=0, epoch=min(record.epoch + 1, cfg.train.epochs))
 
     try:
-        result = run_training(cfg, on_start=on_start, on_batch=on_batch, on_epoch=on_epoch)
+        result = run_training(cfg, resume=resume, on_start=on_start, on_batch=on_batch, on_epoch=on_epoch)
+    except KeyboardInterrupt:
+        if progress.live.is_started:
+            progress.stop()
+        err.print(
+            f"Interrupted. The best model so far is at {escape(cfg.train.output)}; "
+            "to continue, run the same command with --resume"
+        )
+        raise typer.Exit(130) from None
     finally:
         if progress.live.is_started:
             progress.stop()
@@ -130,9 +149,50 @@ def train(
     out.print(f"Saved {result.output} (history: {result.history_file})", markup=False)
 
 
+@app.command("lr-find")
+def lr_find(
+    config: Annotated[
+        Path | None,
+        typer.Option(help="TOML config file. Default: configs/default.toml when present, else the built-in defaults."),
+    ] = None,
+    start: Annotated[float, typer.Option(help="Learning rate of the first batch.")] = 1e-5,
+    end: Annotated[float, typer.Option(help="Learning rate of the last batch.")] = 10.0,
+    steps: Annotated[int, typer.Option(min=10, help="Batches to sweep over.")] = 200,
+) -> None:
+    """Sweep the learning rate up exponentially over a few hundred batches and suggest one.
+
+    Prints the smoothed training loss against the learning rate: pick a rate where the loss
+    still falls steeply, well before it blows up. Nothing is saved.
+    """
+    from .config import load_config
+    from .lr_finder import find_lr
+
+    finding = find_lr(load_config(config), start, end, steps)
+    out.print(_loss_curve(finding.learning_rates, finding.losses), markup=False)
+    out.print(f"\nSuggested learning rate: [bold]{finding.suggestion:.3g}[/] (a tenth of where the loss was lowest)")
+    out.print(f"Try it: digits train --lr {finding.suggestion:.3g}", markup=False)
+
+
+def _loss_curve(rates: list[float], losses: list[float], width: int = 64, height: int = 14) -> str:
+    """A text plot of loss (up) against log learning rate (right)."""
+    low, high = min(losses), min(max(losses), 4 * min(losses))
+    first, last = math.log10(rates[0]), math.log10(rates[-1])
+    grid = [[" "] * width for _ in range(height)]
+    for rate, loss in zip(rates, losses, strict=True):
+        column = round((math.log10(rate) - first) / max(last - first, 1e-12) * (width - 1))
+        row = round((min(loss, high) - low) / max(high - low, 1e-12) * (height - 1))
+        grid[height - 1 - row][column] = "•"
+    lines = [f"{high:>7.3f} ┤" + "".join(grid[0])]
+    lines += ["        │" + "".join(row) for row in grid[1:-1]]
+    lines.append(f"{low:>7.3f} ┤" + "".join(grid[-1]))
+    lines.append("        └" + "─" * width)
+    lines.append(f"         lr {rates[0]:<.0e}{'learning rate (log scale)':^{width - 16}}{rates[-1]:>.0e}")
+    return "loss\n" + "\n".join(lines)
+
+
 @app.command()
 def evaluate(
-    checkpoint: Annotated[Path, typer.Option(help="Model file to evaluate.")] = DEFAULT_CHECKPOINT,
+    checkpoint: CheckpointOption = None,
     data: Annotated[
         Path | None,
         typer.Option(
@@ -156,7 +216,7 @@ def evaluate(
         print(
             json.dumps(
                 {
-                    "checkpoint": str(checkpoint),
+                    "checkpoint": str(model.path),
                     "data": result.source,
                     "samples": result.samples,
                     "loss": result.loss,
@@ -169,7 +229,7 @@ def evaluate(
         )
         return
 
-    out.print(f"{checkpoint} on {result.source}", markup=False)
+    out.print(f"{model.path} on {result.source}", markup=False)
     out.print(f"samples  {result.samples:,}\nloss     {result.loss:.4f}\naccuracy {result.accuracy:.2%}\n")
     per_class = Table("digit", "precision", "recall", "images", title="Per digit")
     for name, precision, recall, count in zip(
@@ -189,7 +249,7 @@ def predict(
     images: Annotated[
         list[Path], typer.Argument(metavar="IMAGE", help="Image files or directories of them.", show_default=False)
     ],
-    checkpoint: Annotated[Path, typer.Option(help="Model file to predict with.")] = DEFAULT_CHECKPOINT,
+    checkpoint: CheckpointOption = None,
     top_k: Annotated[int, typer.Option(min=1, max=10, help="Also show the K likeliest digits.")] = 1,
     json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object per image, one per line.")] = False,
 ) -> None:
@@ -237,31 +297,26 @@ def show(
     image: Annotated[
         Path, typer.Argument(help="An image file: a photo, a scan or a drawing of a digit.", show_default=False)
     ],
-    checkpoint: Annotated[
-        Path, typer.Option(help="Model whose input size to use; what it reads is shown too.")
-    ] = DEFAULT_CHECKPOINT,
+    checkpoint: CheckpointOption = None,
 ) -> None:
     """Print the matrix of numbers the model sees for an image: 0 is paper, 255 is ink.
 
     The image is found, cropped, scaled and centred exactly as predict does, so this is
     what the network's first layer multiplies.
     """
+    from .checkpoint import load_model
     from .images import read_digit_image
+    from .inference import likeliest
 
-    model = None
-    if checkpoint.is_file() or checkpoint != DEFAULT_CHECKPOINT:
-        from .checkpoint import load_model
-
-        model = load_model(checkpoint)
-    pixels = read_digit_image(image, model.image_size if model else 28)
-    size = len(pixels)
-    out.print(f"{image} as the model sees it: {size}×{size} pixels, 0 = paper, 255 = ink\n", markup=False)
+    model = load_model(checkpoint)
+    pixels = read_digit_image(image, model.image_size)
+    out.print(
+        f"{image} as the model sees it: {model.image_size}×{model.image_size} pixels, 0 = paper, 255 = ink\n",
+        markup=False,
+    )
     out.print(_pixel_matrix(pixels))
-    if model:
-        from .inference import likeliest
-
-        digit, confidence = likeliest(model, pixels)[0]
-        out.print(f"\n{checkpoint} reads: [bold]{digit}[/] ({confidence:.1%})")
+    digit, confidence = likeliest(model, pixels)[0]
+    out.print(f"\n{escape(str(model.path))} reads: [bold]{digit}[/] ({confidence:.1%})")
 
 
 def _pixel_matrix(pixels: Any) -> Text:

@@ -18,7 +18,7 @@ from .errors import ConfigError
 
 DEFAULT_CONFIG_PATH = Path("configs/default.toml")
 SOURCES = ("sample", "mnist", "folder")
-SCHEDULES = ("cosine", "constant")
+SCHEDULES = ("cosine", "onecycle", "constant")
 
 
 @dataclass
@@ -28,21 +28,26 @@ class DataConfig:
     image_size: int = 28  # each image becomes an image_size × image_size pixel matrix
     val_fraction: float = 0.1  # share of the training images held out for validation
     augment: bool = True  # small random rotations, scalings and shifts while training
+    elastic: bool = True  # with augment, also bend the strokes (elastic distortion)
 
 
 @dataclass
 class ModelConfig:
-    hidden: list[int] = field(default_factory=lambda: [256, 128])  # hidden layer widths
+    hidden: list[int] = field(default_factory=lambda: [512, 256])  # hidden layer widths
+    dropout: float = 0.0  # share of hidden activations zeroed at random while training
 
 
 @dataclass
 class TrainConfig:
-    epochs: int = 30
+    epochs: int = 50
     batch_size: int = 64
     lr: float = 0.05  # the peak learning rate
-    schedule: str = "cosine"  # "cosine" lowers lr smoothly to 0 by the last step; "constant" keeps it
+    schedule: str = "cosine"  # "cosine" lowers lr smoothly to 0; "onecycle" warms up first; or "constant"
     momentum: float = 0.9
+    nesterov: bool = True
     weight_decay: float = 5e-4
+    label_smoothing: float = 0.0  # learn from targets softened by this much
+    patience: int = 0  # stop after this many epochs without a better validation loss; 0 never stops
     seed: int = 0
     device: str = "auto"  # "auto" takes a GPU when there is one: cuda, cuda:N, mps or cpu
     output: str = "checkpoints/default.safetensors"
@@ -61,6 +66,9 @@ RULES: dict[str, tuple[Any, str]] = {
     "data.image_size": (lambda v: 8 <= v <= 256, "between 8 and 256"),
     "data.val_fraction": (lambda v: 0 < v < 1, "between 0 and 1 (exclusive)"),
     "model.hidden": (lambda v: len(v) > 0 and all(n > 0 for n in v), "a non-empty list of positive widths"),
+    "model.dropout": (lambda v: 0 <= v < 1, "in [0, 1)"),
+    "train.label_smoothing": (lambda v: 0 <= v < 1, "in [0, 1)"),
+    "train.patience": (lambda v: v >= 0, "0 or more"),
     "train.epochs": (lambda v: v >= 1, "at least 1"),
     "train.batch_size": (lambda v: v >= 1, "at least 1"),
     "train.lr": (lambda v: v > 0, "greater than 0"),

@@ -38,13 +38,14 @@ def normalize_digit(gray: np.ndarray, image_size: int = 28, name: str = "image")
     paper = float(np.median(border))
     if paper > 127:  # dark ink on light paper: flip so ink is the bright part, as in MNIST
         pixels, paper = 255 - pixels, 255 - paper
+    pixels = _flatten_paper(pixels, paper)
     ink_level = float(pixels.max())
     if ink_level - paper < MIN_CONTRAST:
         raise NoDigitFound(f"{name}: no digit found (the image is blank)")
     ink = np.clip((pixels - paper) / (ink_level - paper), 0, 1) * 255
 
-    rows, cols = np.nonzero(ink > 255 * 0.25)
-    ink = ink[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
+    top, bottom, left, right = _digit_box(ink > 255 * 0.25)
+    ink = ink[top:bottom, left:right]
 
     box = max(1, round(image_size * 20 / 28))
     scale = box / max(ink.shape)
@@ -62,6 +63,42 @@ def normalize_digit(gray: np.ndarray, image_size: int = 28, name: str = "image")
     frame = np.zeros((image_size, image_size), dtype=np.float32)
     frame[top : top + height, left : left + width] = digit
     return np.round(frame).astype(np.uint8)
+
+
+def _flatten_paper(pixels: np.ndarray, paper: float) -> np.ndarray:
+    """Paper that is not one level (a shadow, a lamp's falloff, ruled lines) made one level.
+
+    Each column's, then each row's, 10th-percentile level above the paper is subtracted;
+    a row or column darker than half the ink's contrast is the digit's own bar, left alone.
+    """
+    contrast = pixels.max() - paper
+    for axis in (0, 1):
+        level = np.percentile(pixels, 10, axis=axis, keepdims=True) - paper
+        pixels = pixels - np.where((level > 0) & (level < 0.5 * contrast), level, 0)
+    return pixels
+
+
+def _digit_box(mask: np.ndarray, keep: float = 0.05) -> tuple[int, int, int, int]:
+    """The ink's bounding box, leaving out specks: ink cut off from the rest by blank rows or
+    columns that holds under `keep` of the ink. Rows, then columns within them, then rows again."""
+    top, bottom, left, right = 0, mask.shape[0], 0, mask.shape[1]
+    for axis in (1, 0, 1):
+        start, end = _main_span(mask[top:bottom, left:right].sum(axis=axis), keep)
+        if axis == 1:
+            top, bottom = top + start, top + end
+        else:
+            left, right = left + start, left + end
+    return top, bottom, left, right
+
+
+def _main_span(profile: np.ndarray, keep: float) -> tuple[int, int]:
+    """First and last+1 index of the runs of ink in `profile` holding at least `keep` of it."""
+    on = np.r_[0, (profile > 0).astype(np.int8), 0]
+    edges = np.flatnonzero(np.diff(on))
+    starts, ends = edges[::2], edges[1::2]
+    mass = np.array([profile[s:e].sum() for s, e in zip(starts, ends, strict=True)])
+    big = mass >= keep * mass.sum()
+    return int(starts[big].min()), int(ends[big].max())
 
 
 def list_images(path: Path) -> list[Path]:

@@ -13,15 +13,16 @@ class DigitMLP(nn.Module):
     activations are the numbers each layer computes from them for one image.
     """
 
-    def __init__(self, input_size: int, hidden: list[int], classes: int = 10) -> None:
+    def __init__(self, input_size: int, hidden: list[int], classes: int = 10, dropout: float = 0.0) -> None:
         super().__init__()
         self.layer_sizes = [input_size, *hidden, classes]
         self.layers = nn.ModuleList(
             nn.Linear(n_in, n_out) for n_in, n_out in zip(self.layer_sizes, self.layer_sizes[1:], strict=False)
         )
+        self.dropout = nn.Dropout(dropout)  # zeroes random activations while training only
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         # x: (batch, input_size) normalized pixels -> (batch, classes) scores (logits)
         for layer in self.layers[:-1]:
-            x = torch.relu(layer(x))
+            x = self.dropout(torch.relu(layer(x)))
         return self.layers[-1](x)

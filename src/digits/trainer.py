@@ -68,44 +68,45 @@ class TrainResult:
 
 def train(
     config: Config,
+    resume: bool = False,
     on_start: Callable[[RunInfo], None] | None = None,
     on_batch: Callable[[int, int], None] | None = None,
     on_epoch: Callable[[EpochRecord], None] | None = None,
 ) -> TrainResult:
-    """Train the configured model; save the best-by-validation-loss weights at config.train.output."""
+    """Train the configured model; save the best-by-validation-loss weights at config.train.output.
+
+    With `resume`, continue the run whose state lies beside the output: it must have been
+    started with the same config, and it ends exactly where the uninterrupted run would have.
+    """
     cfg = config.train
     output = Path(cfg.output)
     checkpoint.check_writable(output)
-    device = resolve_device(cfg.device)
-    torch.manual_seed(cfg.seed)
-    generator = torch.Generator().manual_seed(cfg.seed)  # shuffling and augmentation
-
-    size = config.data.image_size
-    split = split_train_val(
-        load_source(config.data.source, config.data.path, "train", size), config.data.val_fraction, cfg.seed
-    )
-    x_train, y_train = _tensors(split, "train", device)
-    x_val, y_val = _tensors(split, "val", device)
-
-    model = DigitMLP(size * size, config.model.hidden, len(CLASSES)).to(device)
-    optimizer = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
-    total_steps = cfg.epochs * math.ceil(len(y_train) / cfg.batch_size)
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer,
-        (lambda step: 0.5 * (1 + math.cos(math.pi * step / total_steps)))
-        if cfg.schedule == "cosine"
-        else (lambda step: 1.0),
-    )
+    state = _resume_state(output, config) if resume else None
+    run = prepare(config)
+    model, generator, split, device = run.model, run.generator, run.split, run.device
+    x_train, y_train, x_val, y_val = run.x_train, run.y_train, run.x_val, run.y_val
+    optimizer = make_optimizer(model, cfg.lr, config)
+    schedule = make_schedule(optimizer, cfg.schedule, cfg.epochs * math.ceil(len(y_train) / cfg.batch_size))
+    history: list[EpochRecord] = []
+    best_epoch = 0
+    if state:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        schedule.load_state_dict(state["schedule"])
+        generator.set_state(state["generator"])
+        torch.set_rng_state(state["torch_rng"])
+        history = [EpochRecord(**row) for row in state["history"]]
+        best_epoch = state["best_epoch"]
     background = -split.mean / split.std  # the normalized value of blank paper
     if on_start:
         on_start(RunInfo(model.layer_sizes, len(split.train.labels), len(split.val.labels), str(device)))
 
-    history: list[EpochRecord] = []
-    best_epoch, best_val_loss = 0, math.inf
-    for epoch in range(1, cfg.epochs + 1):
+    for epoch in range(len(history) + 1, cfg.epochs + 1):
+        if cfg.patience and epoch - best_epoch > cfg.patience:
+            break  # early stopping: validation loss has not improved for `patience` epochs
         started = time.perf_counter()
         model.train()
-        train_loss, train_accuracy = run_epoch(
+        run_epoch(
             model,
             x_train,
             y_train,
@@ -114,33 +115,33 @@ def train(
             schedule,
             generator,
             augment_background=background if config.data.augment else None,
+            elastic=config.data.elastic,
+            label_smoothing=cfg.label_smoothing,
             on_batch=on_batch,
         )
         model.eval()
+        # Both measured after the epoch on untouched images, so the two are comparable:
+        # the running loss over augmented batches would say more about the augmentation.
+        train_loss, train_accuracy = run_epoch(model, x_train[run.train_probe], y_train[run.train_probe], EVAL_BATCH)
         val_loss, val_accuracy = run_epoch(model, x_val, y_val, EVAL_BATCH)
         if not (math.isfinite(train_loss) and math.isfinite(val_loss)):
             raise DigitsError(
                 f"training diverged at epoch {epoch} (loss is {train_loss}); try a lower learning rate than {cfg.lr}"
             )
+        lr = optimizer.param_groups[0]["lr"]
         record = EpochRecord(
-            epoch,
-            train_loss,
-            val_loss,
-            train_accuracy,
-            val_accuracy,
-            optimizer.param_groups[0]["lr"],
-            time.perf_counter() - started,
+            epoch, train_loss, val_loss, train_accuracy, val_accuracy, lr, time.perf_counter() - started
         )
         history.append(record)
         record.flag = epoch_flag(history)
 
-        if val_loss < best_val_loss:
-            best_epoch, best_val_loss = epoch, val_loss
+        if best_epoch == 0 or val_loss < history[best_epoch - 1].val_loss:
+            best_epoch = epoch
             _save_model(output, model, split, config, record)
         checkpoint.save_resume_state(
             checkpoint.resume_path(output),
             {
-                "epoch": epoch,
+                "config": dataclasses.asdict(config),
                 "model": model.state_dict(),
                 "optimizer": optimizer.state_dict(),
                 "schedule": schedule.state_dict(),
@@ -157,6 +158,59 @@ def train(
     return TrainResult(history, best_epoch, fit_diagnosis(history), output, checkpoint.history_path(output))
 
 
+@dataclass
+class Prepared:
+    """A run's data on its device, its freshly initialized model and its random generator."""
+
+    device: torch.device
+    split: Split
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_val: torch.Tensor
+    y_val: torch.Tensor
+    model: DigitMLP
+    generator: torch.Generator  # shuffling and augmentation
+    train_probe: torch.Tensor  # as many training images as validation ones, to measure the fit on
+
+
+def prepare(config: Config) -> Prepared:
+    """Seed everything, load and split the data onto the device, build the model."""
+    device = resolve_device(config.train.device)
+    torch.manual_seed(config.train.seed)
+    generator = torch.Generator().manual_seed(config.train.seed)
+    size = config.data.image_size
+    digits = load_source(config.data.source, config.data.path, "train", size)
+    split = split_train_val(digits, config.data.val_fraction, config.train.seed)
+    model = DigitMLP(size * size, config.model.hidden, len(CLASSES), config.model.dropout).to(device)
+    probe = torch.randperm(len(split.train.labels), generator=generator)[: len(split.val.labels)].to(device)
+    return Prepared(
+        device, split, *_tensors(split, "train", device), *_tensors(split, "val", device), model, generator, probe
+    )
+
+
+def make_optimizer(model: DigitMLP, lr: float, config: Config) -> torch.optim.SGD:
+    """SGD with the config's momentum (Nesterov's when asked and possible) and weight decay."""
+    cfg = config.train
+    nesterov = cfg.nesterov and cfg.momentum > 0
+    return torch.optim.SGD(
+        model.parameters(), lr=lr, momentum=cfg.momentum, nesterov=nesterov, weight_decay=cfg.weight_decay
+    )
+
+
+def make_schedule(
+    optimizer: torch.optim.Optimizer, name: str, total_steps: int
+) -> torch.optim.lr_scheduler.LRScheduler:
+    """The learning rate over the run's steps: "onecycle", "cosine" or "constant"."""
+    if name == "onecycle":  # warm up for a quarter of the run, then anneal, as fast.ai's fit_one_cycle
+        peak = optimizer.param_groups[0]["lr"]
+        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=peak, total_steps=total_steps, pct_start=0.25)
+    if name == "cosine":
+        return torch.optim.lr_scheduler.LambdaLR(
+            optimizer, lambda step: 0.5 * (1 + math.cos(math.pi * step / total_steps))
+        )
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
+
+
 def run_epoch(
     model: DigitMLP,
     x: torch.Tensor,
@@ -166,6 +220,8 @@ def run_epoch(
     schedule: torch.optim.lr_scheduler.LRScheduler | None = None,
     generator: torch.Generator | None = None,
     augment_background: float | None = None,
+    elastic: bool = False,
+    label_smoothing: float = 0.0,
     on_batch: Callable[[int, int], None] | None = None,
 ) -> tuple[float, float]:
     """One pass over (x, y): a training epoch when given an optimizer and schedule, else validation.
@@ -185,12 +241,15 @@ def run_epoch(
             index = order[i * batch_size : (i + 1) * batch_size]
             inputs, targets = x[index], y[index]
             if augment_background is not None:
-                inputs = augment(inputs, augment_background, generator)
+                inputs = augment(inputs, augment_background, generator, elastic)
             logits = model(inputs)
             loss = F.cross_entropy(logits, targets)
             if training:
                 optimizer.zero_grad(set_to_none=True)
-                loss.backward()
+                if label_smoothing:  # learn from softened targets; report the plain loss
+                    F.cross_entropy(logits, targets, label_smoothing=label_smoothing).backward()
+                else:
+                    loss.backward()
                 optimizer.step()
                 schedule.step()
             total_loss += loss.detach() * len(targets)
@@ -200,8 +259,14 @@ def run_epoch(
     return total_loss.item() / len(y), correct.item() / len(y)
 
 
-def augment(inputs: torch.Tensor, background: float, generator: torch.Generator | None) -> torch.Tensor:
-    """Small random rotations (±10°), scalings (±10%), shears and shifts (±2 px) of a batch."""
+def augment(
+    inputs: torch.Tensor, background: float, generator: torch.Generator | None, elastic: bool = False
+) -> torch.Tensor:
+    """Small random rotations (±10°), scalings (±10%), shears and shifts (±2 px) of a batch.
+
+    With `elastic`, also Simard et al.'s elastic distortion: a random displacement field,
+    smoothed by a Gaussian, bends each stroke a little as a different hand would.
+    """
     n, size = len(inputs), math.isqrt(inputs.shape[1])
 
     def uniform(low: float, high: float) -> torch.Tensor:
@@ -215,8 +280,21 @@ def augment(inputs: torch.Tensor, background: float, generator: torch.Generator 
     theta = torch.stack([torch.stack([cos, -sin + shear, shift_x], 1), torch.stack([sin, cos, shift_y], 1)], 1)
     images = inputs.view(n, 1, size, size) - background  # blank paper is 0 for the padding
     grid = F.affine_grid(theta, list(images.shape), align_corners=False)
+    if elastic:
+        grid = grid + _elastic_field(n, size, generator).to(inputs.device)
     moved = F.grid_sample(images, grid, align_corners=False, padding_mode="zeros")
     return moved.view(n, -1) + background
+
+
+def _elastic_field(n: int, size: int, generator: torch.Generator | None) -> torch.Tensor:
+    sigma, alpha = size / 7, size * 1.2  # Simard et al.: sigma 4 and alpha 34 pixels at 28×28
+    radius = math.ceil(2 * sigma)
+    taps = torch.exp(-(torch.arange(-radius, radius + 1, dtype=torch.float32) ** 2) / (2 * sigma**2))
+    taps /= taps.sum()
+    noise = torch.rand(n * 2, 1, size, size, generator=generator) * 2 - 1
+    noise = F.conv2d(F.pad(noise, (radius, radius, 0, 0), mode="reflect"), taps.view(1, 1, 1, -1))
+    noise = F.conv2d(F.pad(noise, (0, 0, radius, radius), mode="reflect"), taps.view(1, 1, -1, 1))
+    return (noise * alpha * 2 / size).view(n, 2, size, size).permute(0, 2, 3, 1)  # pixels -> grid units
 
 
 def epoch_flag(history: list[EpochRecord]) -> str:
@@ -280,6 +358,26 @@ def resolve_device(name: str) -> torch.device:
     if name == "mps" and not torch.backends.mps.is_available():
         raise DigitsError("--device mps: MPS is not available on this machine (try --device cpu)")
     return torch.device(name)
+
+
+def _resume_state(output: Path, config: Config) -> dict:
+    path = checkpoint.resume_path(output)
+    state = checkpoint.load_resume_state(path)
+    stored, current = state.get("config", {}), dataclasses.asdict(config)
+    changed = [
+        f"{section}.{key}"
+        for section, values in current.items()
+        for key, value in values.items()
+        if key != "device" and stored.get(section, {}).get(key) != value
+    ]
+    if changed:
+        raise DigitsError(
+            f"{path}: this run was started with other settings ({', '.join(changed)}); "
+            "resume it with the config and flags it was started with"
+        )
+    if len(state["history"]) >= config.train.epochs:
+        raise DigitsError(f"{path}: this run already finished all {config.train.epochs} epochs")
+    return state
 
 
 def _tensors(split: Split, part: str, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:

@@ -210,3 +210,27 @@ def test_ctrl_c_keeps_the_best_model_and_says_how_to_resume(tmp_path):
     assert "to continue, run the same command with --resume" in stderr and "Traceback" not in stderr
     assert load_model(output).metrics["epoch"] >= 1
     assert load_resume_state(resume_path(output))["history"]
+
+
+def test_early_stopping_after_patience_epochs_without_improvement(tmp_path):
+    # a rate too small to move float32 weights: validation loss never improves after epoch 1
+    config = _config(tmp_path, "stuck", epochs=10, patience=2, lr=1e-12, momentum=0.0, schedule="constant")
+    result = train(config)
+    assert [r.epoch for r in result.history] == [1, 2, 3]
+    assert result.best_epoch == 1
+
+
+def test_dropout_and_label_smoothing_train(tmp_path):
+    config = _config(tmp_path, "regularized", label_smoothing=0.1)
+    config.model.dropout = 0.2
+    result = train(config)
+    assert result.history[-1].val_accuracy > 0.8
+
+
+def test_lr_find_suggests_a_rate():
+    result = run_digits("lr-find", "--steps", "80")
+    assert result.returncode == 0, result.stderr
+    line = next(line for line in result.stdout.splitlines() if line.startswith("Suggested learning rate: "))
+    suggestion = float(line.split()[3])
+    assert 1e-4 < suggestion < 1
+    assert "learning rate (log scale)" in result.stdout

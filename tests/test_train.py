@@ -234,3 +234,14 @@ def test_lr_find_suggests_a_rate():
     suggestion = float(line.split()[3])
     assert 1e-4 < suggestion < 1
     assert "learning rate (log scale)" in result.stdout
+
+
+def test_training_input_is_the_same_as_inference_input(test_split):
+    from digits.data import Split, normalize
+    from digits.trainer import Prepared
+
+    split = Split(test_split, test_split, mean=0.13, std=0.31)
+    run = Prepared(*[None] * 8, train_probe=None)
+    run.split = split
+    pixels = torch.from_numpy(test_split.images.reshape(1000, -1))
+    np.testing.assert_allclose(run.standardize(pixels).numpy(), normalize(test_split.images, 0.13, 0.31), rtol=1e-6)

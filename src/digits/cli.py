@@ -129,7 +129,9 @@ def train(
         progress.update(task, completed=0, epoch=min(record.epoch + 1, cfg.train.epochs))
 
     try:
-        result = run_training(cfg, resume=resume, on_start=on_start, on_batch=on_batch, on_epoch=on_epoch)
+        result = run_training(
+            cfg, resume=resume, on_start=on_start, on_batch=on_batch if err.is_terminal else None, on_epoch=on_epoch
+        )
     except KeyboardInterrupt:
         if progress.live.is_started:
             progress.stop()

@@ -6,8 +6,12 @@ while importing torch takes seconds. So evaluate and predict never import torch.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import os
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
+from itertools import islice
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +22,7 @@ from .errors import DigitsError
 from .images import NoDigitFound, list_images, read_digit_image
 
 BATCH = 4096
+CHUNK = 256  # images read ahead and run through the network together
 
 
 def logits(model: ModelFile, images: np.ndarray) -> np.ndarray:
@@ -99,30 +104,63 @@ class Prediction:
 
 
 def predict_paths(model: ModelFile, paths: Iterable[Path], top_k: int = 1) -> Iterator[Prediction]:
-    """Predictions for image files and directories of them, in order; bad files yield an error."""
-    for path in paths:
-        if Path(path).is_dir():
-            files = list_images(path)
-            if not files:
-                yield Prediction(str(path), message=f"{path}: no images in this directory", failed=True)
-            for file in files:
-                yield _predict_file(model, file, top_k)
-        else:
-            yield _predict_file(model, Path(path), top_k)
+    """Predictions for image files and directories of them, in order; bad files yield an error.
 
-
-def _predict_file(model: ModelFile, path: Path, top_k: int) -> Prediction:
-    try:
-        pixels = read_digit_image(path, model.image_size)
-    except NoDigitFound as e:
-        return Prediction(str(path), message=str(e))
-    except DigitsError as e:
-        return Prediction(str(path), message=str(e), failed=True)
-    top = likeliest(model, pixels, top_k)
-    return Prediction(str(path), digit=top[0][0], confidence=top[0][1], top=top)
+    A stream: files are read and normalized a chunk at a time, by a process per core once
+    there are more than a chunk's worth (reading is Python and numpy work that threads would
+    serialize on the GIL), and each chunk goes through the network in one batch.
+    """
+    files = _files(paths)
+    chunk = list(islice(files, CHUNK))
+    if len(chunk) < CHUNK:  # a handful of files: not worth starting workers
+        yield from _predict_chunk(model, chunk, top_k, map)
+        return
+    with ProcessPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        while chunk:
+            yield from _predict_chunk(model, chunk, top_k, partial(pool.map, chunksize=16))
+            chunk = list(islice(files, CHUNK))
 
 
 def likeliest(model: ModelFile, pixels: np.ndarray, k: int = 1) -> list[tuple[str, float]]:
     """The k likeliest classes for one image (size, size), with their probabilities, likeliest first."""
-    probs = probabilities(model, pixels[None])[0]
+    return _top(model, probabilities(model, pixels[None])[0], k)
+
+
+def _files(paths: Iterable[Path]) -> Iterator[Path | Prediction]:
+    """Each file, in order, with directories opened; a directory with no images is a failure."""
+    for path in map(Path, paths):
+        if path.is_dir():
+            files = list_images(path)
+            if not files:
+                yield Prediction(str(path), message=f"{path}: no images in this directory", failed=True)
+            yield from files
+        else:
+            yield path
+
+
+def _predict_chunk(
+    model: ModelFile, chunk: list[Path | Prediction], top_k: int, mapper: Callable
+) -> Iterator[Prediction]:
+    paths = [item for item in chunk if isinstance(item, Path)]
+    read = iter(mapper(partial(_read, image_size=model.image_size), paths))
+    results = [item if isinstance(item, Prediction) else next(read) for item in chunk]
+    ready = [i for i, item in enumerate(results) if isinstance(item, np.ndarray)]
+    if ready:
+        probs = probabilities(model, np.stack([results[i] for i in ready]))
+        for i, row in zip(ready, probs, strict=True):
+            top = _top(model, row, top_k)
+            results[i] = Prediction(str(chunk[i]), digit=top[0][0], confidence=top[0][1], top=top)
+    yield from results
+
+
+def _read(path: Path, image_size: int) -> np.ndarray | Prediction:
+    try:
+        return read_digit_image(path, image_size)
+    except NoDigitFound as e:
+        return Prediction(str(path), message=str(e))
+    except DigitsError as e:
+        return Prediction(str(path), message=str(e), failed=True)
+
+
+def _top(model: ModelFile, probs: np.ndarray, k: int) -> list[tuple[str, float]]:
     return [(model.classes[i], float(probs[i])) for i in np.argsort(-probs, kind="stable")[:k]]

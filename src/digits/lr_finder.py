@@ -49,7 +49,7 @@ def find_lr(config: Config, start: float = 1e-5, end: float = 10.0, steps: int =
             group["lr"] = lr
         first = step * batch_size % len(order)
         index = order[first : first + batch_size]
-        inputs = run.x_train[index]
+        inputs = run.standardize(run.x_train[index])
         if config.data.augment:
             inputs = augment(inputs, background, run.generator)
         loss = F.cross_entropy(run.model(inputs), run.y_train[index])

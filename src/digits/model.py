@@ -19,7 +19,8 @@ class DigitMLP(nn.Module):
         self.layers = nn.ModuleList(
             nn.Linear(n_in, n_out) for n_in, n_out in zip(self.layer_sizes, self.layer_sizes[1:], strict=False)
         )
-        self.dropout = nn.Dropout(dropout)  # zeroes random activations while training only
+        # zeroes random activations while training only; Identity costs nothing when there is none
+        self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         # x: (batch, input_size) normalized pixels -> (batch, classes) scores (logits)

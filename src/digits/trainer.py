@@ -6,6 +6,7 @@ keep the best model. It prints nothing: callers pass `on_batch` and `on_epoch` t
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import math
 import time
@@ -27,6 +28,8 @@ OVERFIT_GAP = 0.03  # train accuracy this far above validation accuracy is a wid
 RISE_TOLERANCE = 0.05  # a loss this far (relative) from where it was has risen or fallen...
 PATIENCE = 3  # ...when the minimum is at least this many epochs old (one bad epoch is noise)
 EVAL_BATCH = 2048
+STANDARDIZED_LIMIT = 64 * 2**20  # bytes of float32 images kept ready to use; more are kept as uint8
+SAVE_EVERY = 10.0  # seconds between checkpoint writes; a write is a few ms, an epoch can be 0.2 s
 
 
 @dataclass
@@ -77,6 +80,9 @@ def train(
 
     With `resume`, continue the run whose state lies beside the output: it must have been
     started with the same config, and it ends exactly where the uninterrupted run would have.
+    The files are written after the first epoch, then every SAVE_EVERY seconds, at the end, and
+    when the run stops early for any reason (Ctrl-C, divergence), so an interrupted run keeps
+    its best model and can resume from its last finished epoch.
     """
     cfg = config.train
     output = Path(cfg.output)
@@ -84,9 +90,8 @@ def train(
     state = _resume_state(output, config) if resume else None
     run = prepare(config)
     model, generator, split, device = run.model, run.generator, run.split, run.device
-    x_train, y_train, x_val, y_val = run.x_train, run.y_train, run.x_val, run.y_val
     optimizer = make_optimizer(model, cfg.lr, config)
-    schedule = make_schedule(optimizer, cfg.schedule, cfg.epochs * math.ceil(len(y_train) / cfg.batch_size))
+    schedule = make_schedule(optimizer, cfg.schedule, cfg.epochs * math.ceil(len(run.y_train) / cfg.batch_size))
     history: list[EpochRecord] = []
     best_epoch = 0
     if state:
@@ -97,70 +102,70 @@ def train(
         torch.set_rng_state(state["torch_rng"])
         history = [EpochRecord(**row) for row in state["history"]]
         best_epoch = state["best_epoch"]
-    background = -split.mean / split.std  # the normalized value of blank paper
     if on_start:
         on_start(RunInfo(model.layer_sizes, len(split.train.labels), len(split.val.labels), str(device)))
 
-    for epoch in range(len(history) + 1, cfg.epochs + 1):
-        if cfg.patience and epoch - best_epoch > cfg.patience:
-            break  # early stopping: validation loss has not improved for `patience` epochs
-        started = time.perf_counter()
-        model.train()
-        run_epoch(
-            model,
-            x_train,
-            y_train,
-            cfg.batch_size,
-            optimizer,
-            schedule,
-            generator,
-            augment_background=background if config.data.augment else None,
-            elastic=config.data.elastic,
-            label_smoothing=cfg.label_smoothing,
-            on_batch=on_batch,
-        )
-        model.eval()
-        # Both measured after the epoch on untouched images, so the two are comparable:
-        # the running loss over augmented batches would say more about the augmentation.
-        train_loss, train_accuracy = run_epoch(model, x_train[run.train_probe], y_train[run.train_probe], EVAL_BATCH)
-        val_loss, val_accuracy = run_epoch(model, x_val, y_val, EVAL_BATCH)
-        if not (math.isfinite(train_loss) and math.isfinite(val_loss)):
-            raise DigitsError(
-                f"training diverged at epoch {epoch} (loss is {train_loss}); try a lower learning rate than {cfg.lr}"
+    snapshot: dict | None = None  # the resume state as of the last finished epoch
+    best: tuple[EpochRecord, dict] | None = None  # best record and weights not yet written
+    last_write = -math.inf
+    try:
+        for epoch in range(len(history) + 1, cfg.epochs + 1):
+            if cfg.patience and epoch - best_epoch > cfg.patience:
+                break  # early stopping: validation loss has not improved for `patience` epochs
+            started = time.perf_counter()
+            model.train()
+            train_epoch(model, run, optimizer, schedule, config, on_batch)
+            model.eval()
+            # Both measured after the epoch on untouched images, so the two are comparable:
+            # the running loss over augmented batches would say more about the augmentation.
+            train_loss, train_accuracy = measure(model, run, run.x_train[run.train_probe], run.y_train[run.train_probe])
+            val_loss, val_accuracy = measure(model, run, run.x_val, run.y_val)
+            if not (math.isfinite(train_loss) and math.isfinite(val_loss)):
+                raise DigitsError(
+                    f"training diverged at epoch {epoch} (loss is {train_loss}); "
+                    f"try a lower learning rate than {cfg.lr}"
+                )
+            lr = optimizer.param_groups[0]["lr"]
+            record = EpochRecord(
+                epoch, train_loss, val_loss, train_accuracy, val_accuracy, lr, time.perf_counter() - started
             )
-        lr = optimizer.param_groups[0]["lr"]
-        record = EpochRecord(
-            epoch, train_loss, val_loss, train_accuracy, val_accuracy, lr, time.perf_counter() - started
-        )
-        history.append(record)
-        record.flag = epoch_flag(history)
-
-        if best_epoch == 0 or val_loss < history[best_epoch - 1].val_loss:
-            best_epoch = epoch
-            _save_model(output, model, split, config, record)
-        checkpoint.save_resume_state(
-            checkpoint.resume_path(output),
-            {
-                "config": dataclasses.asdict(config),
-                "model": model.state_dict(),
-                "optimizer": optimizer.state_dict(),
-                "schedule": schedule.state_dict(),
-                "generator": generator.get_state(),
-                "torch_rng": torch.get_rng_state(),
-                "best_epoch": best_epoch,
-                "history": [dataclasses.asdict(r) for r in history],
-            },
-        )
-        checkpoint.write_text(checkpoint.history_path(output), history_csv(history))
-        if on_epoch:
-            on_epoch(record)
+            history.append(record)
+            record.flag = epoch_flag(history)
+            if best_epoch == 0 or val_loss < history[best_epoch - 1].val_loss:
+                best_epoch = epoch
+                best = (record, {name: t.detach().cpu().numpy().copy() for name, t in model.state_dict().items()})
+            snapshot = copy.deepcopy(
+                {
+                    "config": dataclasses.asdict(config),
+                    "model": model.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "schedule": schedule.state_dict(),
+                    "generator": generator.get_state(),
+                    "torch_rng": torch.get_rng_state(),
+                    "best_epoch": best_epoch,
+                    "history": [dataclasses.asdict(r) for r in history],
+                }
+            )
+            if time.monotonic() - last_write >= SAVE_EVERY or epoch == cfg.epochs:
+                _write_run(output, snapshot, best, split, config)
+                snapshot, best, last_write = None, None, time.monotonic()
+            if on_epoch:
+                on_epoch(record)
+    finally:
+        if snapshot is not None:  # stopped between writes: keep what the finished epochs earned
+            _write_run(output, snapshot, best, split, config)
 
     return TrainResult(history, best_epoch, fit_diagnosis(history), output, checkpoint.history_path(output))
 
 
 @dataclass
 class Prepared:
-    """A run's data on its device, its freshly initialized model and its random generator."""
+    """A run's data on its device, its freshly initialized model and its random generator.
+
+    A set that fits in STANDARDIZED_LIMIT bytes as float32 is stored standardized, ready to
+    use; a larger one stays uint8 (N, size*size), a quarter of the memory, and `standardize`
+    turns a batch into the model's input when it is used.
+    """
 
     device: torch.device
     split: Split
@@ -171,6 +176,12 @@ class Prepared:
     model: DigitMLP
     generator: torch.Generator  # shuffling and augmentation
     train_probe: torch.Tensor  # as many training images as validation ones, to measure the fit on
+
+    def standardize(self, pixels: torch.Tensor) -> torch.Tensor:
+        """Stored pixels -> the model's input; on the device, the same as data.normalize."""
+        if pixels.dtype != torch.uint8:
+            return pixels  # stored standardized already
+        return pixels.float().div_(255).sub_(self.split.mean).div_(self.split.std)
 
 
 def prepare(config: Config) -> Prepared:
@@ -211,52 +222,48 @@ def make_schedule(
     return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
 
 
-def run_epoch(
+def train_epoch(
     model: DigitMLP,
-    x: torch.Tensor,
-    y: torch.Tensor,
-    batch_size: int,
-    optimizer: torch.optim.Optimizer | None = None,
-    schedule: torch.optim.lr_scheduler.LRScheduler | None = None,
-    generator: torch.Generator | None = None,
-    augment_background: float | None = None,
-    elastic: bool = False,
-    label_smoothing: float = 0.0,
+    run: Prepared,
+    optimizer: torch.optim.Optimizer,
+    schedule: torch.optim.lr_scheduler.LRScheduler,
+    config: Config,
     on_batch: Callable[[int, int], None] | None = None,
-) -> tuple[float, float]:
-    """One pass over (x, y): a training epoch when given an optimizer and schedule, else validation.
+) -> None:
+    """One pass of SGD over the training images, in a fresh random order, a batch per step.
 
-    Returns the mean loss and the accuracy. Sums stay on the device until the end, so the
-    loop never waits on a `.item()` per batch.
+    Nothing in the loop waits on the device (no `.item()`), and nothing is logged: the
+    losses are measured after the epoch.
     """
-    training = optimizer is not None
-    order = (
-        torch.randperm(len(y), generator=generator).to(x.device) if training else torch.arange(len(y), device=x.device)
-    )
-    total_loss = torch.zeros((), device=x.device)
-    correct = torch.zeros((), device=x.device, dtype=torch.long)
+    x, y, batch_size = run.x_train, run.y_train, config.train.batch_size
+    background = -run.split.mean / run.split.std  # the standardized value of blank paper
+    smoothing = config.train.label_smoothing
+    order = torch.randperm(len(y), generator=run.generator).to(x.device)
     batches = math.ceil(len(y) / batch_size)
-    with torch.set_grad_enabled(training):
-        for i in range(batches):
-            index = order[i * batch_size : (i + 1) * batch_size]
-            inputs, targets = x[index], y[index]
-            if augment_background is not None:
-                inputs = augment(inputs, augment_background, generator, elastic)
-            logits = model(inputs)
-            loss = F.cross_entropy(logits, targets)
-            if training:
-                optimizer.zero_grad(set_to_none=True)
-                if label_smoothing:  # learn from softened targets; report the plain loss
-                    F.cross_entropy(logits, targets, label_smoothing=label_smoothing).backward()
-                else:
-                    loss.backward()
-                optimizer.step()
-                schedule.step()
-            total_loss += loss.detach() * len(targets)
-            correct += (logits.argmax(dim=1) == targets).sum()
-            if on_batch:
-                on_batch(i + 1, batches)
-    return total_loss.item() / len(y), correct.item() / len(y)
+    for i in range(batches):
+        index = order[i * batch_size : (i + 1) * batch_size]
+        inputs = run.standardize(x[index])
+        if config.data.augment:
+            inputs = augment(inputs, background, run.generator, config.data.elastic)
+        loss = F.cross_entropy(model(inputs), y[index], label_smoothing=smoothing)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        schedule.step()
+        if on_batch:
+            on_batch(i + 1, batches)
+
+
+@torch.no_grad()
+def measure(model: DigitMLP, run: Prepared, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
+    """Mean cross-entropy and accuracy of the model on (x, y), in large batches."""
+    total_loss, correct = 0.0, 0
+    for start in range(0, len(y), EVAL_BATCH):
+        logits = model(run.standardize(x[start : start + EVAL_BATCH]))
+        targets = y[start : start + EVAL_BATCH]
+        total_loss += F.cross_entropy(logits, targets, reduction="sum").item()
+        correct += (logits.argmax(dim=1) == targets).sum().item()
+    return total_loss / len(y), correct / len(y)
 
 
 def augment(
@@ -382,20 +389,31 @@ def _resume_state(output: Path, config: Config) -> dict:
 
 def _tensors(split: Split, part: str, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
     digits = getattr(split, part)
-    x = torch.from_numpy(normalize(digits.images, split.mean, split.std))
-    return x.to(device), torch.from_numpy(digits.labels).to(device)
+    labels = torch.from_numpy(digits.labels).to(device)
+    if digits.images.size * 4 <= STANDARDIZED_LIMIT:
+        return torch.from_numpy(normalize(digits.images, split.mean, split.std)).to(device), labels
+    return torch.from_numpy(digits.images.reshape(len(digits.labels), -1)).to(device), labels
 
 
-def _save_model(output: Path, model: DigitMLP, split: Split, config: Config, record: EpochRecord) -> None:
-    metrics = {key: value for key, value in dataclasses.asdict(record).items() if key not in ("seconds", "flag")}
-    checkpoint.save_model(
-        output,
-        {name: tensor.detach().cpu().numpy() for name, tensor in model.state_dict().items()},
-        layer_sizes=model.layer_sizes,
-        image_size=config.data.image_size,
-        mean=split.mean,
-        std=split.std,
-        classes=CLASSES,
-        config=dataclasses.asdict(config),
-        metrics=metrics,
-    )
+def _write_run(
+    output: Path, snapshot: dict, best: tuple[EpochRecord, dict] | None, split: Split, config: Config
+) -> None:
+    """Write the best model (when it changed), the resume state and the history."""
+    if best is not None:
+        record, weights = best
+        metrics = {key: value for key, value in dataclasses.asdict(record).items() if key not in ("seconds", "flag")}
+        size = config.data.image_size
+        checkpoint.save_model(
+            output,
+            weights,
+            layer_sizes=[size * size, *config.model.hidden, len(CLASSES)],
+            image_size=size,
+            mean=split.mean,
+            std=split.std,
+            classes=CLASSES,
+            config=dataclasses.asdict(config),
+            metrics=metrics,
+        )
+    checkpoint.save_resume_state(checkpoint.resume_path(output), snapshot)
+    history = [EpochRecord(**row) for row in snapshot["history"]]
+    checkpoint.write_text(checkpoint.history_path(output), history_csv(history))

@@ -1,0 +1,321 @@
+"""Speed and memory of digits, each against a reference measured in the same run.
+
+    python benchmarks/speed.py [--repeats 5]
+
+1. Training: samples/s of `digits train` (784-256-128-10, batch 64, SGD with momentum 0.9 at a
+   constant lr, augmentation off) against a bare loop over tensors held in memory and against PyTorch's MNIST-example pattern (a
+   torchvision Dataset with ToTensor and Normalize per sample, through a DataLoader).
+   Epochs are timed from the end of the first to the end of the last, so one-time set-up
+   (import, data loading) is left out of all three; digits' epochs include its validation,
+   history and checkpoint writes.
+2. Start-up: `digits --help` and every command's `--help`, and `digits predict one.png`,
+   against `python -c "import torch"`; with peak memory (max RSS) for predict.
+3. Batch prediction: per-image cost of predicting 1,000 image files against a bare Pillow
+   open-and-convert loop over the same files.
+4. Training memory: peak RSS of training on the bundled sample and on 60,000 synthetic digits,
+   above that of `python -c "import torch"`.
+
+Figures are medians of --repeats runs. The machine's speed drifts between runs, so each ratio is
+the median of ratios of runs made side by side.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from digits.checkpoint import load_model
+from digits.config import Config
+from digits.data import SAMPLE_DIR, load_idx_dir, normalize, split_train_val
+from digits.inference import predict_paths
+from digits.model import DigitMLP
+from digits.trainer import train
+
+HIDDEN = [256, 128]
+BATCH = 64
+EPOCHS = 6
+ROWS: list[tuple[str, str, str, str]] = []
+
+
+def report(what: str, figure: str, reference: str, ratio: str) -> None:
+    ROWS.append((what, figure, reference, ratio))
+    print(f"  {what}: {figure} (reference {reference}; {ratio})", flush=True)
+
+
+# --- 1. training throughput -------------------------------------------------------------------
+
+
+def bare_loop(x: torch.Tensor, y: torch.Tensor) -> float:
+    """The floor: a model, an optimizer and a loop over index batches of in-memory tensors."""
+    torch.manual_seed(0)
+    model = DigitMLP(x.shape[1], HIDDEN)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    epoch_ends = []
+    for _ in range(EPOCHS):
+        for index in torch.randperm(len(y)).split(BATCH):
+            loss = torch.nn.functional.cross_entropy(model(x[index]), y[index])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        epoch_ends.append(time.perf_counter())
+    return len(y) * (EPOCHS - 1) / (epoch_ends[-1] - epoch_ends[0])
+
+
+def dataloader_pattern(images: np.ndarray, labels: np.ndarray, mean: float, std: float) -> float:
+    """PyTorch's MNIST example: per-sample PIL image -> ToTensor -> Normalize, via DataLoader."""
+    from torchvision import transforms
+
+    transform = transforms.Compose([transforms.ToTensor(), transforms.Normalize((mean,), (std,))])
+
+    class Digits(torch.utils.data.Dataset):
+        def __len__(self) -> int:
+            return len(labels)
+
+        def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
+            return transform(Image.fromarray(images[i], mode="L")).view(-1), int(labels[i])
+
+    torch.manual_seed(0)
+    model = DigitMLP(images[0].size, HIDDEN)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    loader = torch.utils.data.DataLoader(Digits(), batch_size=BATCH, shuffle=True)
+    epochs = 3  # slow enough that three epochs say as much as six
+    epoch_ends = []
+    for _ in range(epochs):
+        for inputs, targets in loader:
+            loss = torch.nn.functional.cross_entropy(model(inputs), targets)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        epoch_ends.append(time.perf_counter())
+    return len(labels) * (epochs - 1) / (epoch_ends[-1] - epoch_ends[0])
+
+
+def digits_training(workdir: Path) -> float:
+    config = Config()  # the bare loop's model and optimizer: plain momentum, constant lr
+    config.data.augment = False
+    config.model.hidden = HIDDEN
+    config.train.nesterov = False
+    config.train.weight_decay = 0.0
+    config.train.schedule = "constant"
+    config.train.epochs = EPOCHS
+    config.train.device = "cpu"
+    config.train.output = str(workdir / "speed.safetensors")
+    epoch_ends: list[float] = []
+    result = train(config, on_epoch=lambda record: epoch_ends.append(time.perf_counter()))
+    samples = round(len(load_idx_dir(SAMPLE_DIR, "train").labels) * (1 - config.data.val_fraction))
+    assert len(result.history) == EPOCHS
+    return samples * (EPOCHS - 1) / (epoch_ends[-1] - epoch_ends[0])
+
+
+def training_throughput(repeats: int, workdir: Path) -> None:
+    print("training throughput (samples/s)", flush=True)
+    split = split_train_val(load_idx_dir(SAMPLE_DIR, "train"), 0.1, 0)
+    x = torch.from_numpy(normalize(split.train.images, split.mean, split.std))
+    y = torch.from_numpy(split.train.labels)
+    bare, ours, loader = [], [], []
+    for _ in range(repeats):  # interleaved: a slow spell of the machine hits all three alike
+        bare.append(bare_loop(x, y))
+        ours.append(digits_training(workdir))
+        loader.append(dataloader_pattern(split.train.images, split.train.labels, split.mean, split.std))
+    for name, reference in (("bare in-memory loop", bare), ("DataLoader pattern", loader)):
+        ratio = statistics.median(o / r for o, r in zip(ours, reference, strict=True))
+        report(
+            f"digits train vs {name}",
+            f"{statistics.median(ours):,.0f}/s",
+            f"{statistics.median(reference):,.0f}/s",
+            f"{ratio:.2f}x",
+        )
+
+
+# --- 2. start-up ------------------------------------------------------------------------------
+
+
+PEAK_MEMORY = """
+import atexit, runpy, sys
+def record():
+    with open("/proc/self/status") as status:
+        print(next(line for line in status if line.startswith("VmHWM:")).split()[1], file=sys.__stderr__)
+atexit.register(record)
+kind, target, *sys.argv[1:] = sys.argv[1:]
+if kind == "-c":
+    exec(compile(target, "<string>", "exec"), {"__name__": "__main__"})
+else:
+    sys.argv[0] = target
+    runpy.run_module(target, run_name="__main__", alter_sys=True)
+"""
+
+
+def timed_child(args: list[str], repeats: int) -> tuple[float, float]:
+    """Median wall seconds of `python ARGS`, and its median peak RSS (VmHWM, MB) in a second run.
+
+    VmHWM, not the rusage of the child: a child forked from this process (torch loaded)
+    would count this process's pages as its own until it execs.
+    """
+    seconds, peaks = [], []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        subprocess.run([sys.executable, *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+        seconds.append(time.perf_counter() - started)
+        measured = subprocess.run(
+            [sys.executable, "-c", PEAK_MEMORY, *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+        )
+        peaks.append(int(measured.stderr.strip().splitlines()[-1]) / 1024)
+    return statistics.median(seconds), statistics.median(peaks)
+
+
+def start_up(repeats: int, image: Path) -> None:
+    print("start-up (seconds)", flush=True)
+    torch_seconds, torch_mb = timed_child(["-c", "import torch"], repeats)
+    digits = ["-m", "digits"]
+    for command in ([], ["train"], ["evaluate"], ["predict"], ["show"], ["lr-find"]):
+        seconds, _ = timed_child([*digits, *command, "--help"], repeats)
+        name = " ".join(["digits", *command, "--help"])
+        report(name, f"{seconds:.3f} s", f"import torch {torch_seconds:.3f} s", f"{seconds / torch_seconds:.2f}x")
+    seconds, peak = timed_child([*digits, "predict", str(image)], repeats)
+    report(
+        "digits predict one.png",
+        f"{seconds:.3f} s",
+        f"import torch {torch_seconds:.3f} s",
+        f"{seconds / torch_seconds:.2f}x",
+    )
+    report("digits predict one.png, peak memory", f"{peak:.0f} MB", f"import torch {torch_mb:.0f} MB", "goal < 150 MB")
+
+
+# --- 3. batch prediction ----------------------------------------------------------------------
+
+
+def write_drawings(directory: Path, count: int) -> list[Path]:
+    """Held-out digits drawn as dark ink on white pages of 60–300 px, off centre, as PNG files."""
+    rng = np.random.default_rng(0)
+    test = load_idx_dir(SAMPLE_DIR, "t10k")
+    paths = []
+    for i in range(count):
+        width, height = rng.integers(60, 301, size=2)
+        side = int(min(width, height) * rng.uniform(0.4, 0.8))
+        digit = Image.fromarray(255 - test.images[i % len(test.labels)]).resize((side, side), Image.Resampling.BICUBIC)
+        page = Image.new("L", (int(width), int(height)), 255)
+        page.paste(digit, (int(rng.integers(0, width - side + 1)), int(rng.integers(0, height - side + 1))))
+        paths.append(directory / f"{i:04d}.png")
+        page.save(paths[-1])
+    return paths
+
+
+def batch_prediction(repeats: int, paths: list[Path]) -> None:
+    print("batch prediction (ms per image)", flush=True)
+    model = load_model()
+
+    def bare() -> float:
+        started = time.perf_counter()
+        for path in paths:
+            with Image.open(path) as image:
+                image.convert("L")
+        return (time.perf_counter() - started) / len(paths)
+
+    def ours() -> float:
+        started = time.perf_counter()
+        predictions = list(predict_paths(model, [paths[0].parent]))
+        assert len(predictions) == len(paths) and not any(p.failed for p in predictions)
+        return (time.perf_counter() - started) / len(paths)
+
+    bare_times, our_times = [], []
+    for _ in range(repeats):  # interleaved
+        bare_times.append(bare())
+        our_times.append(ours())
+    bare_ms, ours_ms = statistics.median(bare_times) * 1000, statistics.median(our_times) * 1000
+    ratio = statistics.median(o / b for o, b in zip(our_times, bare_times, strict=True))
+    report(
+        f"predict {len(paths):,} files", f"{ours_ms:.3f} ms", f"Pillow open+convert {bare_ms:.3f} ms", f"{ratio:.2f}x"
+    )
+
+
+# --- 4. training memory -----------------------------------------------------------------------
+
+TRAIN_CHILD = """
+import sys
+from digits.config import Config
+from digits.trainer import train
+config = Config()
+config.data.augment = False
+config.model.hidden = [256, 128]
+config.train.epochs = 1
+config.train.output = sys.argv[1]
+if len(sys.argv) > 2:
+    config.data.source, config.data.path = "mnist", sys.argv[2]
+train(config)
+"""
+
+
+def training_memory(repeats: int, workdir: Path) -> None:
+    print("training memory (peak RSS, MB)", flush=True)
+    _, torch_mb = timed_child(["-c", "import torch"], repeats)
+    _, sample_mb = timed_child(["-c", TRAIN_CHILD, str(workdir / "m.safetensors")], repeats)
+    report(
+        "train on the 7,000-digit sample",
+        f"{sample_mb:.0f} MB",
+        f"import torch {torch_mb:.0f} MB",
+        f"+{sample_mb - torch_mb:.0f} MB (goal ≤ +300)",
+    )
+    raw = workdir / "synthetic" / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    sample, test = load_idx_dir(SAMPLE_DIR, "train"), load_idx_dir(SAMPLE_DIR, "t10k")
+    rng = np.random.default_rng(0)
+    index = rng.integers(0, len(sample.labels), size=60_000)
+    shifted = np.stack([np.roll(sample.images[i], rng.integers(-2, 3, size=2), axis=(0, 1)) for i in index])
+    for name, array in (
+        ("train-images-idx3-ubyte", shifted),
+        ("train-labels-idx1-ubyte", sample.labels[index]),
+        ("t10k-images-idx3-ubyte", test.images),
+        ("t10k-labels-idx1-ubyte", test.labels),
+    ):
+        header = bytes([0, 0, 8, array.ndim]) + b"".join(n.to_bytes(4, "big") for n in array.shape)
+        (raw / name).write_bytes(header + array.astype(np.uint8).tobytes())
+    _, big_mb = timed_child(["-c", TRAIN_CHILD, str(workdir / "big.safetensors"), str(workdir / "synthetic")], repeats)
+    report(
+        "train on 60,000 synthetic digits",
+        f"{big_mb:.0f} MB",
+        f"import torch {torch_mb:.0f} MB",
+        f"+{big_mb - torch_mb:.0f} MB (goal ≤ +300)",
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5, help="runs per figure; medians are reported")
+    args = parser.parse_args()
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"torch {torch.__version__} ({torch.get_num_threads()} threads); medians of {args.repeats} runs\n"
+    )
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        images = workdir / "images"
+        images.mkdir()
+        paths = write_drawings(images, 1000)
+        training_throughput(args.repeats, workdir)
+        start_up(args.repeats, paths[0])
+        batch_prediction(args.repeats, paths)
+        training_memory(max(1, args.repeats // 2), workdir)
+    print("\n| what | digits | reference | ratio |\n| --- | --- | --- | --- |")
+    for row in ROWS:
+        print("| " + " | ".join(row) + " |")
+    print(
+        f"\n({time.perf_counter() - started:.0f} s in all; peak RSS of this process "
+        f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB)"
+    )
+
+
+if __name__ == "__main__":
+    main()

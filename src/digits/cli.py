@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import signal
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -30,6 +31,10 @@ CheckpointOption = Annotated[
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived; a BaseException, like KeyboardInterrupt, so that no `except Exception` hides it."""
 
 
 class _DigitsGroup(TyperGroup):
@@ -128,19 +133,25 @@ def train(
         out.print(_epoch_row(record))
         progress.update(task, completed=0, epoch=min(record.epoch + 1, cfg.train.epochs))
 
+    def on_terminate(signum: int, frame: Any) -> None:
+        raise Terminated  # from a scheduler or `kill`: stop as Ctrl-C does, saving the state
+
+    previous_handler = signal.signal(signal.SIGTERM, on_terminate)
     try:
         result = run_training(
             cfg, resume=resume, on_start=on_start, on_batch=on_batch if err.is_terminal else None, on_epoch=on_epoch
         )
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Terminated) as stop:
         if progress.live.is_started:
             progress.stop()
+        how = "Interrupted" if isinstance(stop, KeyboardInterrupt) else "Terminated"
         err.print(
-            f"Interrupted. The best model so far is at {escape(cfg.train.output)}; "
+            f"{how}. The best model so far is at {escape(cfg.train.output)}; "
             "to continue, run the same command with --resume"
         )
-        raise typer.Exit(130) from None
+        raise typer.Exit(130 if isinstance(stop, KeyboardInterrupt) else 143) from None
     finally:
+        signal.signal(signal.SIGTERM, previous_handler)
         if progress.live.is_started:
             progress.stop()
 

@@ -44,7 +44,10 @@ def normalize_digit(gray: np.ndarray, image_size: int = 28, name: str = "image")
         raise NoDigitFound(f"{name}: no digit found (the image is blank)")
     ink = np.clip((pixels - paper) / (ink_level - paper), 0, 1) * 255
 
-    top, bottom, left, right = _digit_box(ink > 255 * 0.25)
+    mask = ink > 255 * 0.25
+    if not mask.any():  # only faint marks once the paper is levelled
+        raise NoDigitFound(f"{name}: no digit found (the image is blank)")
+    top, bottom, left, right = _digit_box(mask)
     ink = ink[top:bottom, left:right]
 
     box = max(1, round(image_size * 20 / 28))
@@ -102,7 +105,7 @@ def _main_span(profile: np.ndarray, keep: float) -> tuple[int, int]:
     edges = np.flatnonzero(np.diff((profile > 0).astype(np.int8), prepend=0, append=0))
     starts, ends = edges[::2], edges[1::2]
     mass = np.add.reduceat(profile, starts)  # each run's sum: between runs the profile is 0
-    big = mass >= keep * mass.sum()
+    big = (mass >= keep * mass.sum()) | (mass == mass.max())  # scattered ink: keep the most of it
     return int(starts[big].min()), int(ends[big].max())
 
 

@@ -7,6 +7,7 @@ while importing torch takes seconds. So evaluate and predict never import torch.
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -115,7 +116,8 @@ def predict_paths(model: ModelFile, paths: Iterable[Path], top_k: int = 1) -> It
     if len(chunk) < CHUNK:  # a handful of files: not worth starting workers
         yield from _predict_chunk(model, chunk, top_k, map)
         return
-    with ProcessPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+    # Ctrl-C is the parent's to handle: workers that caught it too would each print a traceback
+    with ProcessPoolExecutor(max_workers=os.cpu_count() or 1, initializer=_ignore_interrupts) as pool:
         while chunk:
             yield from _predict_chunk(model, chunk, top_k, partial(pool.map, chunksize=16))
             chunk = list(islice(files, CHUNK))
@@ -151,6 +153,10 @@ def _predict_chunk(
             top = _top(model, row, top_k)
             results[i] = Prediction(str(chunk[i]), digit=top[0][0], confidence=top[0][1], top=top)
     yield from results
+
+
+def _ignore_interrupts() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _read(path: Path, image_size: int) -> np.ndarray | Prediction:

@@ -260,7 +260,9 @@ def evaluate(
 @app.command()
 def predict(
     images: Annotated[
-        list[Path], typer.Argument(metavar="IMAGE", help="Image files or directories of them.", show_default=False)
+        list[Path],
+        # readable=False: an unreadable file is reported by predict itself, and the others still read
+        typer.Argument(metavar="IMAGE", help="Image files or directories of them.", show_default=False, readable=False),
     ],
     checkpoint: CheckpointOption = None,
     top_k: Annotated[int, typer.Option(min=1, max=10, help="Also show the K likeliest digits.")] = 1,
@@ -308,7 +310,10 @@ def predict(
 @app.command()
 def show(
     image: Annotated[
-        Path, typer.Argument(help="An image file: a photo, a scan or a drawing of a digit.", show_default=False)
+        Path,
+        typer.Argument(
+            help="An image file: a photo, a scan or a drawing of a digit.", show_default=False, readable=False
+        ),
     ],
     checkpoint: CheckpointOption = None,
 ) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -40,6 +41,22 @@ def trained(tmp_path_factory) -> Path:
     assert result.returncode == 0, result.stderr
     (workdir / "train-stdout.txt").write_text(result.stdout)
     return output
+
+
+@pytest.fixture(scope="session")
+def _one_epoch_run(tmp_path_factory) -> Path:
+    output = tmp_path_factory.mktemp("one-epoch") / "m.safetensors"
+    result = run_digits("train", "--epochs", "1", "--output", str(output))
+    assert result.returncode == 0, result.stderr
+    return output
+
+
+@pytest.fixture
+def one_epoch_run(_one_epoch_run, tmp_path) -> Path:
+    """A finished one-epoch `digits train --epochs 1` run of one's own: model, state and history."""
+    for file in _one_epoch_run.parent.iterdir():
+        shutil.copy(file, tmp_path / file.name)
+    return tmp_path / _one_epoch_run.name
 
 
 def write_idx(path: Path, array: np.ndarray) -> None:

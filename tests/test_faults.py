@@ -114,9 +114,8 @@ def test_planted_pickle_as_model_file_never_runs(tmp_path, test_split):
         assert not marker.exists()
 
 
-def test_planted_pickle_as_resume_state_never_runs(tmp_path):
-    output = tmp_path / "m.safetensors"
-    assert run_digits("train", "--epochs", "1", "--output", str(output)).returncode == 0
+def test_planted_pickle_as_resume_state_never_runs(one_epoch_run, tmp_path):
+    output = one_epoch_run
     marker = tmp_path / "code-ran"
     torch.save({"history": [], "model": _Plant(marker)}, resume_path(output))
     torch.load(resume_path(output), weights_only=False)  # the plant is live
@@ -129,9 +128,8 @@ def test_planted_pickle_as_resume_state_never_runs(tmp_path):
     assert not marker.exists()
 
 
-def test_resume_with_another_architecture_is_refused(tmp_path):
-    output = tmp_path / "m.safetensors"
-    assert run_digits("train", "--epochs", "1", "--output", str(output)).returncode == 0
+def test_resume_with_another_architecture_is_refused(one_epoch_run, tmp_path):
+    output = one_epoch_run
     config = tmp_path / "wide.toml"
     config.write_text("[model]\nhidden = [64]\n")
     result = run_digits("train", "--config", str(config), "--epochs", "2", "--output", str(output), "--resume")

@@ -182,9 +182,8 @@ def test_resume_ends_where_the_uninterrupted_run_ends(tmp_path):
     assert all(np.array_equal(a, b) for a, b in zip(best_whole.weights, best_resumed.weights, strict=True))
 
 
-def test_resume_refuses_other_settings_and_finished_runs(tmp_path):
-    output = str(tmp_path / "m.safetensors")
-    assert run_digits("train", "--epochs", "1", "--output", output).returncode == 0
+def test_resume_refuses_other_settings_and_finished_runs(one_epoch_run):
+    output = str(one_epoch_run)
     changed = run_digits("train", "--epochs", "1", "--lr", "0.1", "--output", output, "--resume")
     assert changed.returncode == 1
     assert "this run was started with other settings (train.lr)" in changed.stderr

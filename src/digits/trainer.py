@@ -375,7 +375,7 @@ def _resume_state(output: Path, config: Config) -> dict:
         f"{section}.{key}"
         for section, values in current.items()
         for key, value in values.items()
-        if key != "device" and stored.get(section, {}).get(key) != value
+        if key not in ("device", "output") and stored.get(section, {}).get(key) != value  # a run may move
     ]
     if changed:
         raise DigitsError(

@@ -245,3 +245,13 @@ def test_idx_header_and_data_lengths_are_checked(tmp_path_factory, shape, extra)
         assert extra != 0 or "promises" in str(e)
         return
     assert array.shape == tuple(shape) and extra == 0
+
+
+def test_a_foreign_resume_state_is_refused(one_epoch_run):
+    torch.save({"weights": torch.zeros(3)}, resume_path(one_epoch_run))
+    result = run_digits("train", "--epochs", "2", "--output", str(one_epoch_run), "--resume")
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        f"error: {resume_path(one_epoch_run)}: not a digits resume state "
+        "(no best_epoch, config, generator, history, model, optimizer, schedule, torch_rng)"
+    )

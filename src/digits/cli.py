@@ -24,6 +24,10 @@ from .errors import DigitsError
 
 FLAG_STYLES = {"good": "green", "underfit": "yellow", "overfit": "red"}
 
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(help="TOML config file. Default: configs/default.toml when present, else the built-in defaults."),
+]
 CheckpointOption = Annotated[
     Path | None,
     typer.Option(help="Model file. Default: checkpoints/default.safetensors, else the model shipped with digits."),
@@ -60,10 +64,7 @@ app = typer.Typer(
 
 @app.command()
 def train(
-    config: Annotated[
-        Path | None,
-        typer.Option(help="TOML config file. Default: configs/default.toml when present, else the built-in defaults."),
-    ] = None,
+    config: ConfigOption = None,
     epochs: Annotated[int | None, typer.Option(help="Passes over the training images.")] = None,
     lr: Annotated[float | None, typer.Option(help="Learning rate of SGD.")] = None,
     batch_size: Annotated[int | None, typer.Option(help="Images per SGD step.")] = None,
@@ -129,7 +130,10 @@ def train(
     def on_batch(done: int, total: int) -> None:
         progress.update(task, completed=done, total=total)
 
+    finished: list[int] = []  # epochs finished in this run, for the message if it is stopped
+
     def on_epoch(record: Any) -> None:
+        finished.append(record.epoch)
         out.print(_epoch_row(record))
         progress.update(task, completed=0, epoch=min(record.epoch + 1, cfg.train.epochs))
 
@@ -142,13 +146,14 @@ def train(
             cfg, resume=resume, on_start=on_start, on_batch=on_batch if err.is_terminal else None, on_epoch=on_epoch
         )
     except (KeyboardInterrupt, Terminated) as stop:
-        if progress.live.is_started:
-            progress.stop()
         how = "Interrupted" if isinstance(stop, KeyboardInterrupt) else "Terminated"
-        err.print(
-            f"{how}. The best model so far is at {escape(cfg.train.output)}; "
-            "to continue, run the same command with --resume"
-        )
+        if finished or resume:
+            err.print(
+                f"{how}. The best model so far is at {escape(cfg.train.output)}; "
+                "to continue, run the same command with --resume"
+            )
+        else:
+            err.print(f"{how} before the first epoch finished; nothing was saved")
         raise typer.Exit(130 if isinstance(stop, KeyboardInterrupt) else 143) from None
     finally:
         signal.signal(signal.SIGTERM, previous_handler)
@@ -164,10 +169,7 @@ def train(
 
 @app.command("lr-find")
 def lr_find(
-    config: Annotated[
-        Path | None,
-        typer.Option(help="TOML config file. Default: configs/default.toml when present, else the built-in defaults."),
-    ] = None,
+    config: ConfigOption = None,
     start: Annotated[float, typer.Option(help="Learning rate of the first batch.")] = 1e-5,
     end: Annotated[float, typer.Option(help="Learning rate of the last batch.")] = 10.0,
     steps: Annotated[int, typer.Option(min=10, help="Batches to sweep over.")] = 200,

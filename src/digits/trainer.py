@@ -32,6 +32,9 @@ STANDARDIZED_LIMIT = 64 * 2**20  # bytes of float32 images kept ready to use; mo
 SAVE_EVERY = 10.0  # seconds between checkpoint writes; a write is a few ms, an epoch can be 0.2 s
 
 
+RESUME_KEYS = {"config", "model", "optimizer", "schedule", "generator", "torch_rng", "best_epoch", "history"}
+
+
 @dataclass
 class EpochRecord:
     epoch: int
@@ -370,7 +373,10 @@ def resolve_device(name: str) -> torch.device:
 def _resume_state(output: Path, config: Config) -> dict:
     path = checkpoint.resume_path(output)
     state = checkpoint.load_resume_state(path)
-    stored, current = state.get("config", {}), dataclasses.asdict(config)
+    missing = RESUME_KEYS - set(state) if isinstance(state, dict) else RESUME_KEYS
+    if missing:
+        raise DigitsError(f"{path}: not a digits resume state (no {', '.join(sorted(missing))})")
+    stored, current = state["config"], dataclasses.asdict(config)
     changed = [
         f"{section}.{key}"
         for section, values in current.items()

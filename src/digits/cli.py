@@ -55,7 +55,7 @@ class _DigitsGroup(TyperGroup):
 app = typer.Typer(
     cls=_DigitsGroup,
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
     help="Learn to read handwritten digits, then read yours. Exit status: 0 done, 1 failed, 2 usage error.",
@@ -82,6 +82,9 @@ def train(
     ] = False,
     print_config: Annotated[
         bool, typer.Option("--print-config", help="Print the effective config (file plus flags) as TOML and exit.")
+    ] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress bar or per-epoch rows: the summary only.")
     ] = False,
 ) -> None:
     """Train the network; show training and validation loss every epoch.
@@ -123,8 +126,9 @@ def train(
             f"Training a {sizes} network on {run.train_samples:,} images ({run.val_samples:,} held out "
             f"for validation), {cfg.train.epochs} epochs on {run.device}"
         )
-        out.print(_epoch_header(), markup=False)
-        if err.is_terminal:  # a log file gets the epoch rows, not a redrawn bar
+        if not quiet:
+            out.print(_epoch_header(), markup=False)
+        if err.is_terminal and not quiet:  # a log file gets the epoch rows, not a redrawn bar
             progress.start()
 
     def on_batch(done: int, total: int) -> None:
@@ -134,7 +138,8 @@ def train(
 
     def on_epoch(record: Any) -> None:
         finished.append(record.epoch)
-        out.print(_epoch_row(record))
+        if not quiet:
+            out.print(_epoch_row(record))
         progress.update(task, completed=0, epoch=min(record.epoch + 1, cfg.train.epochs))
 
     def on_terminate(signum: int, frame: Any) -> None:
@@ -161,7 +166,9 @@ def train(
             progress.stop()
 
     best = result.history[result.best_epoch - 1]
-    out.print(f"\nBest epoch {best.epoch}: val loss {best.val_loss:.4f}, val accuracy {best.val_accuracy:.2%}")
+    train_curve, val_curve = _sparklines([r.train_loss for r in result.history], [r.val_loss for r in result.history])
+    out.print(f"\ntrain loss {train_curve}\nval loss   {val_curve}", markup=False)
+    out.print(f"Best epoch {best.epoch}: val loss {best.val_loss:.4f}, val accuracy {best.val_accuracy:.2%}")
     style = {"good fit": "green", "underfitting": "yellow", "overfitting": "red"}[result.diagnosis.verdict]
     out.print(f"Verdict: [bold {style}]{result.diagnosis.verdict}[/] — {result.diagnosis.advice}")
     out.print(f"Saved {result.output} (history: {result.history_file})", markup=False)
@@ -223,7 +230,7 @@ def evaluate(
     """
     from .checkpoint import load_model
     from .inference import evaluate as run_evaluation
-    from .inference import test_digits
+    from .inference import most_confused, test_digits
 
     model = load_model(checkpoint)
     result = run_evaluation(model, test_digits(model, data))
@@ -239,6 +246,10 @@ def evaluate(
                     "precision": dict(zip(model.classes, result.precision, strict=False)),
                     "recall": dict(zip(model.classes, result.recall, strict=False)),
                     "confusion": result.confusion.tolist(),
+                    "most_confused": [
+                        {"true": t, "predicted": p, "count": n}
+                        for t, p, n in most_confused(result.confusion, model.classes)
+                    ],
                 }
             )
         )
@@ -257,6 +268,9 @@ def evaluate(
         cells = [f"[bold]{n}[/]" if i == j else (f"[red]{n}[/]" if n else "[dim]·[/]") for j, n in enumerate(row)]
         confusion.add_row(model.classes[i], *cells)
     out.print(confusion)
+    mistakes = most_confused(result.confusion, model.classes)
+    if mistakes:
+        out.print("Most confused: " + ", ".join(f"{t} read as {p} ({n}×)" for t, p, n in mistakes))
 
 
 @app.command()
@@ -269,6 +283,9 @@ def predict(
     checkpoint: CheckpointOption = None,
     top_k: Annotated[int, typer.Option(min=1, max=10, help="Also show the K likeliest digits.")] = 1,
     json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object per image, one per line.")] = False,
+    explain: Annotated[
+        bool, typer.Option("--explain", help="Show all ten probabilities and how many ReLUs fired in each layer.")
+    ] = False,
 ) -> None:
     """Read the digit in each image: a photo, a scan or a drawing.
 
@@ -276,37 +293,130 @@ def predict(
     and the others are still read; the exit status is then 1.
     """
     from .checkpoint import load_model
-    from .inference import predict_paths
+    from .inference import activations, predict_paths
 
     model = load_model(checkpoint)
     failures = 0
-    for prediction in predict_paths(model, images, top_k):
+    for prediction in predict_paths(model, images, 10 if explain else top_k):
         failures += prediction.failed
+        fired = (
+            [int((layer > 0).sum()) for layer in activations(model, prediction.pixels)[:-1]]
+            if explain and prediction.digit
+            else []
+        )
         if json_output:
-            print(
-                json.dumps(
-                    {
-                        "path": prediction.path,
-                        "digit": prediction.digit,
-                        "confidence": prediction.confidence,
-                        "top_k": [{"digit": d, "probability": p} for d, p in prediction.top],
-                        "error": prediction.message,
-                    }
-                ),
-                flush=True,
-            )
+            result = {
+                "path": prediction.path,
+                "digit": prediction.digit,
+                "confidence": prediction.confidence,
+                "top_k": [{"digit": d, "probability": p} for d, p in prediction.top[:top_k]],
+                "error": prediction.message,
+            }
+            if explain and prediction.digit:
+                result["probabilities"] = dict(sorted(prediction.top))
+                result["relus_fired"] = fired
+            print(json.dumps(result), flush=True)
         elif prediction.failed:
             err.print(f"[bold red]error:[/] {escape(prediction.message)}")
         elif prediction.digit is None:
             out.print(prediction.message, markup=False)
         else:
-            others = "  ".join(f"{d} {p:.1%}" for d, p in prediction.top[1:])
+            others = "  ".join(f"{d} {p:.1%}" for d, p in prediction.top[1:top_k])
             out.print(
                 f"{escape(prediction.path)}: [bold]{prediction.digit}[/] ({prediction.confidence:.1%})"
                 + (f"   then {others}" if others else "")
             )
+            if explain:
+                for digit, probability in sorted(prediction.top):
+                    out.print(f"  {digit} │{'█' * round(probability * 40):<40} {probability:6.1%}", markup=False)
+                for i, (count, width) in enumerate(zip(fired, model.layer_sizes[1:-1], strict=True), 1):
+                    out.print(f"  hidden layer {i}: {count} of {width} ReLUs fired ({count / width:.0%})", markup=False)
     if failures:
         raise typer.Exit(1)
+
+
+@app.command()
+def info(
+    checkpoint: Annotated[
+        Path | None,
+        typer.Argument(
+            help="Model file. Default: checkpoints/default.safetensors, else the model shipped with digits.",
+            show_default=False,
+        ),
+    ] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")] = False,
+) -> None:
+    """Show what a model is made of: its layers, their parameters and activations, how it was trained.
+
+    Parameters are the numbers stored in the weight matrices and bias vectors; activations are
+    the numbers each layer computes from them for one image.
+    """
+    from .checkpoint import load_model
+    from .config import config_from_dict, config_to_toml
+
+    model = load_model(checkpoint)
+    layers = [
+        {
+            "layer": i,
+            "weights": list(weight.shape),
+            "biases": len(bias),
+            "parameters": int(weight.size + bias.size),
+            "activations": len(bias),
+            "activation": "ReLU" if i < len(model.weights) else "scores",
+        }
+        for i, (weight, bias) in enumerate(zip(model.weights, model.biases, strict=True), 1)
+    ]
+    total = sum(layer["parameters"] for layer in layers)
+    if json_output:
+        print(
+            json.dumps(
+                {
+                    "checkpoint": str(model.path),
+                    "layer_sizes": model.layer_sizes,
+                    "layers": layers,
+                    "parameters": total,
+                    "image_size": model.image_size,
+                    "mean": model.mean,
+                    "std": model.std,
+                    "classes": model.classes,
+                    "metrics": model.metrics,
+                    "config": model.config,
+                    "versions": model.versions,
+                }
+            )
+        )
+        return
+    sizes = "-".join(map(str, model.layer_sizes))
+    out.print(
+        f"{model.path}: a {sizes} network, {total:,} parameters ({total * 4 / 2**20:.1f} MB as float32)\n", markup=False
+    )
+    table = Table("layer", "weights", "biases", "parameters", "activations (one image)")
+    for layer in layers:
+        rows, columns = layer["weights"]
+        table.add_row(
+            str(layer["layer"]),
+            f"{rows} × {columns}",
+            str(layer["biases"]),
+            f"{layer['parameters']:,}",
+            f"{layer['activations']} {layer['activation']}",
+        )
+    table.add_row("total", "", "", f"{total:,}", "")
+    out.print(table)
+    out.print(
+        f"input: {model.image_size}×{model.image_size} pixels → {model.layer_sizes[0]} numbers, "
+        f"standardized with mean {model.mean:.4f} and std {model.std:.4f}",
+        markup=False,
+    )
+    metrics = model.metrics
+    if metrics:
+        out.print(
+            f"best epoch {metrics.get('epoch')}: val loss {metrics.get('val_loss', 0):.4f}, "
+            f"val accuracy {metrics.get('val_accuracy', 0):.2%}",
+            markup=False,
+        )
+    versions = ", ".join(f"{name} {version}" for name, version in model.versions.items())
+    out.print(f"saved with {versions}\n\nconfig:", markup=False)
+    out.print(config_to_toml(config_from_dict(model.config, str(model.path))), markup=False, end="")
 
 
 @app.command()
@@ -349,6 +459,18 @@ def _pixel_matrix(pixels: Any) -> Text:
             text.append(f"{value:>4}", style=f"{ink_colour} on rgb({paper},{paper},{paper})")
         text.append("\n")
     return text
+
+
+def _sparklines(*series: list[float], width: int = 60) -> list[str]:
+    """Each series as a line of block characters, on one shared scale so they can be compared."""
+    blocks = "▁▂▃▄▅▆▇█"
+    low, high = min(min(s) for s in series), max(max(s) for s in series)
+    lines = []
+    for values in series:
+        step = max(1, math.ceil(len(values) / width))  # long runs: every step-th epoch
+        picked = values[::step]
+        lines.append("".join(blocks[round((v - low) / max(high - low, 1e-12) * (len(blocks) - 1))] for v in picked))
+    return lines
 
 
 def _epoch_header() -> str:

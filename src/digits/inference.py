@@ -36,6 +36,25 @@ def logits(model: ModelFile, images: np.ndarray) -> np.ndarray:
     return x
 
 
+def activations(model: ModelFile, pixels: np.ndarray) -> list[np.ndarray]:
+    """What each layer computes for one image (size, size): the hidden ReLU outputs, then the scores."""
+    x = normalize(pixels[None], model.mean, model.std)[0]
+    computed = []
+    for i, (weight, bias) in enumerate(zip(model.weights, model.biases, strict=True)):
+        x = weight @ x + bias
+        if i < len(model.weights) - 1:
+            x = np.maximum(x, 0)
+        computed.append(x)
+    return computed
+
+
+def most_confused(confusion: np.ndarray, classes: list[str], top: int = 5) -> list[tuple[str, str, int]]:
+    """The commonest mistakes as (true, predicted, count), most frequent first, as fast.ai's most_confused."""
+    pairs = [(int(confusion[t, p]), t, p) for t in range(len(classes)) for p in range(len(classes)) if t != p]
+    pairs = sorted((pair for pair in pairs if pair[0] > 0), key=lambda pair: (-pair[0], pair[1], pair[2]))
+    return [(classes[t], classes[p], count) for count, t, p in pairs[:top]]
+
+
 def probabilities(model: ModelFile, images: np.ndarray) -> np.ndarray:
     """Softmax of the scores: each row sums to 1."""
     scores = logits(model, images)
@@ -102,6 +121,7 @@ class Prediction:
     top: list[tuple[str, float]] = field(default_factory=list)  # the k likeliest, with probabilities
     message: str | None = None  # why there is no digit, for a person
     failed: bool = False  # the file could not be read (a blank page is not a failure)
+    pixels: np.ndarray | None = None  # the matrix the model read
 
 
 def predict_paths(model: ModelFile, paths: Iterable[Path], top_k: int = 1) -> Iterator[Prediction]:
@@ -151,7 +171,7 @@ def _predict_chunk(
         probs = probabilities(model, np.stack([results[i] for i in ready]))
         for i, row in zip(ready, probs, strict=True):
             top = _top(model, row, top_k)
-            results[i] = Prediction(str(chunk[i]), digit=top[0][0], confidence=top[0][1], top=top)
+            results[i] = Prediction(str(chunk[i]), digit=top[0][0], confidence=top[0][1], top=top, pixels=results[i])
     yield from results
 
 

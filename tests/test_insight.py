@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from conftest import ink_on_paper, run_digits
 from digits.checkpoint import load_model
 from digits.model import DigitMLP
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_info_counts_every_parameter(trained):
@@ -72,3 +76,51 @@ def test_quiet_prints_only_the_summary(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "epoch  train loss" not in result.stdout
     assert "Verdict:" in result.stdout and "Best epoch" in result.stdout
+
+
+def test_train_draws_its_curves_beside_the_checkpoint(trained):
+    stdout = (trained.parent / "train-stdout.txt").read_text()
+    curves = trained.with_suffix(".curves.png")
+    assert f"curves: {curves}" in stdout
+    with Image.open(curves) as picture:
+        assert picture.format == "PNG" and picture.size == (1000, 400)
+        pixels = np.asarray(picture.convert("L"))
+    assert pixels.std() > 10  # lines and text, not a blank canvas
+
+
+def test_train_json_is_one_object_with_the_history(tmp_path):
+    result = run_digits("train", "--epochs", "2", "--output", str(tmp_path / "m.safetensors"), "--json")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert [row["epoch"] for row in summary["history"]] == [1, 2]
+    assert summary["verdict"] in ("good fit", "underfitting", "overfitting")
+    assert Path(summary["curves"]).is_file() and Path(summary["output"]).is_file()
+
+
+def test_evaluate_draws_the_worst_mistakes(trained, tmp_path):
+    picture_path = tmp_path / "mistakes.png"
+    result = run_digits("evaluate", "--checkpoint", str(trained), "--errors", str(picture_path), "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    mistakes = report["samples"] - round(report["accuracy"] * report["samples"])
+    shown = min(mistakes, 24)
+    assert f"The {shown} worst mistakes are drawn in {picture_path}" in result.stderr
+    with Image.open(picture_path) as picture:
+        assert picture.format == "PNG"
+        columns, rows = min(shown, 8), -(-shown // 8)
+        assert picture.size == (round(columns * 125), round(rows * 145))
+
+
+def test_precision_and_recall_come_from_the_confusion_matrix(trained):
+    report = json.loads(run_digits("evaluate", "--checkpoint", str(trained), "--json").stdout)
+    confusion = np.array(report["confusion"])
+    np.testing.assert_allclose(list(report["precision"].values()), np.diag(confusion) / confusion.sum(axis=0))
+    np.testing.assert_allclose(list(report["recall"].values()), np.diag(confusion) / confusion.sum(axis=1))
+
+
+def test_show_and_lr_find_speak_json():
+    shown = json.loads(run_digits("show", "examples/seven.png", "--json", cwd=ROOT).stdout)
+    assert np.array(shown["pixels"]).shape == (28, 28) and shown["digit"] == "7"
+    found = json.loads(run_digits("lr-find", "--steps", "20", "--json", cwd=ROOT).stdout)
+    assert 10 <= len(found["learning_rates"]) == len(found["losses"]) <= 20  # it stops when the loss blows up
+    assert found["learning_rates"][0] < found["suggestion"] < found["learning_rates"][-1]

@@ -76,7 +76,7 @@ def save_model(
         "versions": _versions(),
     }
     metadata = {key: json.dumps(value) for key, value in header.items()}
-    with _atomic(path) as tmp:
+    with atomic_path(path) as tmp:
         save_file({k: np.ascontiguousarray(v) for k, v in state.items()}, str(tmp), metadata=metadata)
 
 
@@ -138,6 +138,11 @@ def resume_path(model_path: Path) -> Path:
     return Path(model_path).with_suffix(".state.pt")
 
 
+def curves_path(model_path: Path) -> Path:
+    """Where the picture of the training curves of a run that saves its model at `model_path` goes."""
+    return Path(model_path).with_suffix(".curves.png")
+
+
 def history_path(model_path: Path) -> Path:
     """Where the per-epoch history of a run that saves its model at `model_path` lives."""
     return Path(model_path).with_suffix(".history.csv")
@@ -147,7 +152,7 @@ def save_resume_state(path: Path, state: dict[str, Any]) -> None:
     """Write the optimizer, random state, epoch and history (tensors and plain values only)."""
     import torch
 
-    with _atomic(path) as tmp:
+    with atomic_path(path) as tmp:
         torch.save(state, tmp)
 
 
@@ -167,7 +172,7 @@ def load_resume_state(path: Path) -> dict[str, Any]:
 
 def write_text(path: Path, text: str) -> None:
     """Write a small text file (the history) atomically."""
-    with _atomic(path) as tmp:
+    with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
 
 
@@ -187,7 +192,8 @@ def check_writable(path: Path) -> None:
 
 
 @contextmanager
-def _atomic(path: Path) -> Iterator[Path]:
+def atomic_path(path: Path) -> Iterator[Path]:
+    """A temporary path beside `path` to write to; renamed onto `path` only when the writing ends well."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")

@@ -6,6 +6,7 @@ Heavy modules (torch, numpy) are imported inside the commands that need them, so
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import signal
@@ -22,6 +23,7 @@ from typer.core import TyperGroup
 
 from .errors import DigitsError
 
+WORST_MISTAKES = 24
 FLAG_STYLES = {"good": "green", "underfit": "yellow", "overfit": "red"}
 
 ConfigOption = Annotated[
@@ -86,6 +88,10 @@ def train(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress bar or per-epoch rows: the summary only.")
     ] = False,
+    json_output: Annotated[
+        bool,
+        typer.Option("--json", help="Print one JSON object at the end (history, best epoch, verdict), nothing else."),
+    ] = False,
 ) -> None:
     """Train the network; show training and validation loss every epoch.
 
@@ -109,6 +115,8 @@ def train(
         return
 
     from .trainer import train as run_training
+
+    quiet = quiet or json_output
 
     progress = Progress(
         TextColumn("epoch {task.fields[epoch]}"),
@@ -165,13 +173,32 @@ def train(
         if progress.live.is_started:
             progress.stop()
 
+    from .checkpoint import curves_path
+    from .plots import training_curves
+
+    diagnosis = result.diagnosis
+    curves = training_curves(
+        result.history, result.best_epoch, diagnosis.verdict, diagnosis.advice, curves_path(result.output)
+    )
+    if json_output:
+        summary = {
+            "output": str(result.output),
+            "history_file": str(result.history_file),
+            "curves": str(curves),
+            "best_epoch": result.best_epoch,
+            "verdict": diagnosis.verdict,
+            "advice": diagnosis.advice,
+            "history": [dataclasses.asdict(record) for record in result.history],
+        }
+        print(json.dumps(summary))
+        return
     best = result.history[result.best_epoch - 1]
     train_curve, val_curve = _sparklines([r.train_loss for r in result.history], [r.val_loss for r in result.history])
     out.print(f"\ntrain loss {train_curve}\nval loss   {val_curve}", markup=False)
     out.print(f"Best epoch {best.epoch}: val loss {best.val_loss:.4f}, val accuracy {best.val_accuracy:.2%}")
-    style = {"good fit": "green", "underfitting": "yellow", "overfitting": "red"}[result.diagnosis.verdict]
-    out.print(f"Verdict: [bold {style}]{result.diagnosis.verdict}[/] — {result.diagnosis.advice}")
-    out.print(f"Saved {result.output} (history: {result.history_file})", markup=False)
+    style = {"good fit": "green", "underfitting": "yellow", "overfitting": "red"}[diagnosis.verdict]
+    out.print(f"Verdict: [bold {style}]{diagnosis.verdict}[/] — {diagnosis.advice}")
+    out.print(f"Saved {result.output} (history: {result.history_file}, curves: {curves})", markup=False)
 
 
 @app.command("lr-find")
@@ -180,6 +207,7 @@ def lr_find(
     start: Annotated[float, typer.Option(help="Learning rate of the first batch.")] = 1e-5,
     end: Annotated[float, typer.Option(help="Learning rate of the last batch.")] = 10.0,
     steps: Annotated[int, typer.Option(min=10, help="Batches to sweep over.")] = 200,
+    json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of the plot.")] = False,
 ) -> None:
     """Sweep the learning rate up exponentially over a few hundred batches and suggest one.
 
@@ -190,6 +218,9 @@ def lr_find(
     from .lr_finder import find_lr
 
     finding = find_lr(load_config(config), start, end, steps)
+    if json_output:
+        print(json.dumps(dataclasses.asdict(finding)))
+        return
     out.print(_loss_curve(finding.learning_rates, finding.losses), markup=False)
     out.print(f"\nSuggested learning rate: [bold]{finding.suggestion:.3g}[/] (a tenth of where the loss was lowest)")
     out.print(f"Try it: digits train --lr {finding.suggestion:.3g}", markup=False)
@@ -222,18 +253,37 @@ def evaluate(
         ),
     ] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")] = False,
+    errors: Annotated[
+        Path | None, typer.Option(help="Also draw the worst mistakes (highest loss) into this PNG file.")
+    ] = None,
 ) -> None:
     """Measure a trained model and show where it goes wrong.
 
     Prints the number of images, loss, accuracy, per-digit precision and recall, and the
     confusion matrix.
     """
+    import numpy as np
+
     from .checkpoint import load_model
     from .inference import evaluate as run_evaluation
     from .inference import most_confused, test_digits
 
     model = load_model(checkpoint)
-    result = run_evaluation(model, test_digits(model, data))
+    digits = test_digits(model, data)
+    result = run_evaluation(model, digits)
+    if errors is not None:
+        from .plots import mistakes_grid
+
+        wrong = np.flatnonzero(result.predicted != digits.labels)
+        worst = wrong[np.argsort(-result.losses[wrong], kind="stable")][:WORST_MISTAKES]
+        mistakes_grid(
+            digits.images[worst],
+            [model.classes[i] for i in digits.labels[worst]],
+            [model.classes[i] for i in result.predicted[worst]],
+            result.confidence[worst].tolist(),
+            errors,
+        )
+        err.print(f"The {len(worst)} worst mistakes are drawn in {escape(str(errors))}")
     if json_output:
         print(
             json.dumps(
@@ -428,6 +478,9 @@ def show(
         ),
     ],
     checkpoint: CheckpointOption = None,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object: the matrix and the reading.")
+    ] = False,
 ) -> None:
     """Print the matrix of numbers the model sees for an image: 0 is paper, 255 is ink.
 
@@ -440,12 +493,15 @@ def show(
 
     model = load_model(checkpoint)
     pixels = read_digit_image(image, model.image_size)
+    digit, confidence = likeliest(model, pixels)[0]
+    if json_output:
+        print(json.dumps({"path": str(image), "pixels": pixels.tolist(), "digit": digit, "confidence": confidence}))
+        return
     out.print(
         f"{image} as the model sees it: {model.image_size}×{model.image_size} pixels, 0 = paper, 255 = ink\n",
         markup=False,
     )
     out.print(_pixel_matrix(pixels))
-    digit, confidence = likeliest(model, pixels)[0]
     out.print(f"\n{escape(str(model.path))} reads: [bold]{digit}[/] ({confidence:.1%})")
 
 

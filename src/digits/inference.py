@@ -71,6 +71,9 @@ class Evaluation:
     precision: list[float]  # per class: of those predicted as it, the share that were it
     recall: list[float]  # per class: of those that were it, the share predicted as it
     source: str
+    losses: np.ndarray  # per image: its cross-entropy
+    predicted: np.ndarray  # per image: the class index read
+    confidence: np.ndarray  # per image: the probability of the class read
 
 
 def test_digits(model: ModelFile, data: Path | None = None) -> Digits:
@@ -91,25 +94,32 @@ def evaluate(model: ModelFile, digits: Digits) -> Evaluation:
     if len(digits.labels) == 0:
         raise DigitsError(f"{digits.source}: no images to evaluate")
     classes = len(model.classes)
-    confusion = np.zeros((classes, classes), dtype=np.int64)
-    total_loss = 0.0
+    losses, predicted, confidence = [], [], []
     for start in range(0, len(digits.labels), BATCH):
         labels = digits.labels[start : start + BATCH]
         scores = logits(model, digits.images[start : start + BATCH]).astype(np.float64)
         shifted = scores - scores.max(axis=1, keepdims=True)
         log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-        total_loss -= log_probs[np.arange(len(labels)), labels].sum()
-        np.add.at(confusion, (labels, scores.argmax(axis=1)), 1)
+        losses.append(-log_probs[np.arange(len(labels)), labels])
+        predicted.append(log_probs.argmax(axis=1))
+        confidence.append(np.exp(log_probs.max(axis=1)))
+    losses, predicted = np.concatenate(losses), np.concatenate(predicted)
+    confusion = np.zeros((classes, classes), dtype=np.int64)
+    np.add.at(confusion, (digits.labels, predicted), 1)
+    total_loss = losses.sum()
     hits = np.diag(confusion).astype(np.float64)
-    predicted, actual = confusion.sum(axis=0), confusion.sum(axis=1)
+    read_as, actual = confusion.sum(axis=0), confusion.sum(axis=1)
     return Evaluation(
         samples=len(digits.labels),
         loss=total_loss / len(digits.labels),
         accuracy=float(hits.sum() / len(digits.labels)),
         confusion=confusion,
-        precision=[float(h / p) if p else 0.0 for h, p in zip(hits, predicted, strict=False)],
+        precision=[float(h / p) if p else 0.0 for h, p in zip(hits, read_as, strict=True)],
         recall=[float(h / a) if a else 0.0 for h, a in zip(hits, actual, strict=False)],
         source=digits.source,
+        losses=losses,
+        predicted=predicted,
+        confidence=np.concatenate(confidence),
     )
 
 

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -124,3 +128,14 @@ def test_show_and_lr_find_speak_json():
     found = json.loads(run_digits("lr-find", "--steps", "20", "--json", cwd=ROOT).stdout)
     assert 10 <= len(found["learning_rates"]) == len(found["losses"]) <= 20  # it stops when the loss blows up
     assert found["learning_rates"][0] < found["suggestion"] < found["learning_rates"][-1]
+
+
+def test_plain_when_piped_and_no_colour_with_no_color(trained):
+    env = {key: value for key, value in os.environ.items() if key not in ("NO_COLOR", "FORCE_COLOR")}
+    command = [sys.executable, "-m", "digits", "evaluate", "--checkpoint", str(trained)]
+    piped = subprocess.run(command, env=env, capture_output=True, text=True)
+    assert piped.returncode == 0 and "\x1b[" not in piped.stdout
+    in_terminal = subprocess.run(command, env={**env, "FORCE_COLOR": "1"}, capture_output=True, text=True)
+    assert re.search(r"\x1b\[3\dm", in_terminal.stdout), "a terminal gets colour (the errors in red)"
+    no_color = subprocess.run(command, env={**env, "FORCE_COLOR": "1", "NO_COLOR": "1"}, capture_output=True, text=True)
+    assert not re.search(r"\x1b\[(3\d|38;)", no_color.stdout)

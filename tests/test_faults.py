@@ -43,19 +43,21 @@ def _wait_for(path: Path, seconds: float = 120) -> None:
 
 def test_sigterm_saves_the_state_and_resume_finishes_the_run(tmp_path):
     output = tmp_path / "m.safetensors"
-    process = _start_training(output, "--epochs", "8")
+    small = tmp_path / "small.toml"  # quick epochs, many of them: the signal lands mid-run
+    small.write_text("[data]\naugment = false\n[model]\nhidden = [32]\n[train]\nepochs = 40\n")
+    process = _start_training(output, "--config", str(small))
     _wait_for(history_path(output))
     process.send_signal(signal.SIGTERM)
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 143, stderr
     assert "Terminated. The best model so far is at" in stderr and "Traceback" not in stderr
     stopped_at = len(load_resume_state(resume_path(output))["history"])
-    assert 1 <= stopped_at < 8
+    assert 1 <= stopped_at < 40
 
-    resumed = run_digits("train", "--epochs", "8", "--output", str(output), "--resume")
+    resumed = run_digits("train", "--config", str(small), "--output", str(output), "--resume")
     assert resumed.returncode == 0, resumed.stderr
-    assert len(load_resume_state(resume_path(output))["history"]) == 8
-    assert len(history_path(output).read_text().splitlines()) == 1 + 8
+    assert len(load_resume_state(resume_path(output))["history"]) == 40
+    assert len(history_path(output).read_text().splitlines()) == 1 + 40
 
 
 SAVE_FOREVER = """

@@ -262,11 +262,9 @@ def evaluate(
     Prints the number of images, loss, accuracy, per-digit precision and recall, and the
     confusion matrix.
     """
-    import numpy as np
-
     from .checkpoint import load_model
     from .inference import evaluate as run_evaluation
-    from .inference import most_confused, test_digits
+    from .inference import most_confused, test_digits, worst_mistakes
 
     model = load_model(checkpoint)
     digits = test_digits(model, data)
@@ -274,8 +272,7 @@ def evaluate(
     if errors is not None:
         from .plots import mistakes_grid
 
-        wrong = np.flatnonzero(result.predicted != digits.labels)
-        worst = wrong[np.argsort(-result.losses[wrong], kind="stable")][:WORST_MISTAKES]
+        worst = worst_mistakes(result, digits.labels, WORST_MISTAKES)
         mistakes_grid(
             digits.images[worst],
             [model.classes[i] for i in digits.labels[worst]],

@@ -123,6 +123,12 @@ def evaluate(model: ModelFile, digits: Digits) -> Evaluation:
     )
 
 
+def worst_mistakes(result: Evaluation, labels: np.ndarray, count: int) -> np.ndarray:
+    """Indices of the misread images with the highest loss, highest first, as fast.ai's top_losses."""
+    wrong = np.flatnonzero(result.predicted != labels)
+    return wrong[np.argsort(-result.losses[wrong], kind="stable")][:count]
+
+
 @dataclass
 class Prediction:
     path: str

@@ -325,7 +325,9 @@ def predict(
     images: Annotated[
         list[Path],
         # readable=False: an unreadable file is reported by predict itself, and the others still read
-        typer.Argument(metavar="IMAGE", help="Image files or directories of them.", show_default=False, readable=False),
+        typer.Argument(
+            metavar="IMAGE...", help="Image files or directories of them.", show_default=False, readable=False
+        ),
     ],
     checkpoint: CheckpointOption = None,
     top_k: Annotated[int, typer.Option(min=1, max=10, help="Also show the K likeliest digits.")] = 1,
@@ -387,6 +389,7 @@ def info(
     checkpoint: Annotated[
         Path | None,
         typer.Argument(
+            metavar="CHECKPOINT",
             help="Model file. Default: checkpoints/default.safetensors, else the model shipped with digits.",
             show_default=False,
         ),
@@ -471,7 +474,10 @@ def show(
     image: Annotated[
         Path,
         typer.Argument(
-            help="An image file: a photo, a scan or a drawing of a digit.", show_default=False, readable=False
+            metavar="IMAGE",
+            help="An image file: a photo, a scan or a drawing of a digit.",
+            show_default=False,
+            readable=False,
         ),
     ],
     checkpoint: CheckpointOption = None,

@@ -342,17 +342,13 @@ def predict(
     and the others are still read; the exit status is then 1.
     """
     from .checkpoint import load_model
-    from .inference import activations, predict_paths
+    from .inference import predict_paths, relus_fired
 
     model = load_model(checkpoint)
     failures = 0
     for prediction in predict_paths(model, images, 10 if explain else top_k):
         failures += prediction.failed
-        fired = (
-            [int((layer > 0).sum()) for layer in activations(model, prediction.pixels)[:-1]]
-            if explain and prediction.digit
-            else []
-        )
+        fired = relus_fired(model, prediction.pixels) if explain and prediction.digit else []
         if json_output:
             result = {
                 "path": prediction.path,
@@ -403,19 +399,10 @@ def info(
     """
     from .checkpoint import load_model
     from .config import config_from_dict, config_to_toml
+    from .inference import layer_summary
 
     model = load_model(checkpoint)
-    layers = [
-        {
-            "layer": i,
-            "weights": list(weight.shape),
-            "biases": len(bias),
-            "parameters": int(weight.size + bias.size),
-            "activations": len(bias),
-            "activation": "ReLU" if i < len(model.weights) else "scores",
-        }
-        for i, (weight, bias) in enumerate(zip(model.weights, model.biases, strict=True), 1)
-    ]
+    layers = layer_summary(model)
     total = sum(layer["parameters"] for layer in layers)
     if json_output:
         print(

@@ -49,13 +49,13 @@ def load_source(source: str, path: str, split: str, image_size: int) -> Digits:
     if not path:
         raise DigitsError(f'data.path: source "{source}" reads a directory; set data.path in the config')
     if source == "mnist":
-        return resize(load_torchvision_mnist(Path(path), split), image_size)
+        return resize(load_mnist(Path(path), split), image_size)
     if source == "folder":
         return load_image_folder(folder_split(Path(path), split), image_size)
     raise DigitsError(f'data.source: unknown source "{source}"')
 
 
-def load_torchvision_mnist(root: Path, split: str) -> Digits:
+def load_mnist(root: Path, split: str) -> Digits:
     """The full MNIST in torchvision's layout, root/MNIST/raw; torchvision downloads it if missing.
 
     Once the files are there they are read directly, as the sample is: importing torchvision

@@ -26,26 +26,42 @@ BATCH = 4096
 CHUNK = 256  # images read ahead and run through the network together
 
 
-def logits(model: ModelFile, images: np.ndarray) -> np.ndarray:
-    """uint8 pixels (N, size, size) -> class scores (N, classes), as DigitMLP computes them."""
+def activations(model: ModelFile, images: np.ndarray) -> list[np.ndarray]:
+    """What each layer computes for uint8 pixels (N, size, size): the hidden ReLU outputs, then the
+    class scores (N, classes), as DigitMLP computes them."""
     x = normalize(images, model.mean, model.std)
-    for i, (weight, bias) in enumerate(zip(model.weights, model.biases, strict=False)):
-        x = x @ weight.T + bias
-        if i < len(model.weights) - 1:
-            x = np.maximum(x, 0)
-    return x
-
-
-def activations(model: ModelFile, pixels: np.ndarray) -> list[np.ndarray]:
-    """What each layer computes for one image (size, size): the hidden ReLU outputs, then the scores."""
-    x = normalize(pixels[None], model.mean, model.std)[0]
     computed = []
     for i, (weight, bias) in enumerate(zip(model.weights, model.biases, strict=True)):
-        x = weight @ x + bias
+        x = x @ weight.T + bias
         if i < len(model.weights) - 1:
             x = np.maximum(x, 0)
         computed.append(x)
     return computed
+
+
+def logits(model: ModelFile, images: np.ndarray) -> np.ndarray:
+    """uint8 pixels (N, size, size) -> class scores (N, classes)."""
+    return activations(model, images)[-1]
+
+
+def relus_fired(model: ModelFile, pixels: np.ndarray) -> list[int]:
+    """For one image (size, size): how many ReLUs of each hidden layer let something through."""
+    return [int((layer > 0).sum()) for layer in activations(model, pixels[None])[:-1]]
+
+
+def layer_summary(model: ModelFile) -> list[dict]:
+    """Each layer's weight shape, bias length, parameter count and activations for one image."""
+    return [
+        {
+            "layer": i,
+            "weights": list(weight.shape),
+            "biases": len(bias),
+            "parameters": int(weight.size + bias.size),
+            "activations": len(bias),
+            "activation": "ReLU" if i < len(model.weights) else "scores",
+        }
+        for i, (weight, bias) in enumerate(zip(model.weights, model.biases, strict=True), 1)
+    ]
 
 
 def most_confused(confusion: np.ndarray, classes: list[str], top: int = 5) -> list[tuple[str, str, int]]:

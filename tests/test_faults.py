@@ -19,10 +19,11 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from conftest import ink_on_paper, run_digits, write_idx, write_image_folder
-from digits.checkpoint import history_path, load_model, load_resume_state, resume_path
+from digits.checkpoint import load_model, load_resume_state
 from digits.data import load_dataset, read_idx
 from digits.errors import DigitsError
 from digits.images import normalize_digit, read_digit_image
+from digits.run_files import RunFiles
 
 
 def _start_training(output: Path, *flags: str) -> subprocess.Popen:
@@ -46,18 +47,18 @@ def test_sigterm_saves_the_state_and_resume_finishes_the_run(tmp_path):
     small = tmp_path / "small.toml"  # quick epochs, many of them: the signal lands mid-run
     small.write_text("[data]\naugment = false\n[model]\nhidden = [32]\n[train]\nepochs = 40\n")
     process = _start_training(output, "--config", str(small))
-    _wait_for(history_path(output))
+    _wait_for(RunFiles.beside(output).history)
     process.send_signal(signal.SIGTERM)
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 143, stderr
     assert "Terminated. The best model so far is at" in stderr and "Traceback" not in stderr
-    stopped_at = len(load_resume_state(resume_path(output))["history"])
+    stopped_at = len(load_resume_state(RunFiles.beside(output).state)["history"])
     assert 1 <= stopped_at < 40
 
     resumed = run_digits("train", "--config", str(small), "--output", str(output), "--resume")
     assert resumed.returncode == 0, resumed.stderr
-    assert len(load_resume_state(resume_path(output))["history"]) == 40
-    assert len(history_path(output).read_text().splitlines()) == 1 + 40
+    assert len(load_resume_state(RunFiles.beside(output).state)["history"]) == 40
+    assert len(RunFiles.beside(output).history.read_text().splitlines()) == 1 + 40
 
 
 SAVE_FOREVER = """
@@ -119,14 +120,14 @@ def test_planted_pickle_as_model_file_never_runs(tmp_path, test_split):
 def test_planted_pickle_as_resume_state_never_runs(one_epoch_run, tmp_path):
     output = one_epoch_run
     marker = tmp_path / "code-ran"
-    torch.save({"history": [], "model": _Plant(marker)}, resume_path(output))
-    torch.load(resume_path(output), weights_only=False)  # the plant is live
+    torch.save({"history": [], "model": _Plant(marker)}, RunFiles.beside(output).state)
+    torch.load(RunFiles.beside(output).state, weights_only=False)  # the plant is live
     assert marker.exists()
     marker.unlink()
 
     result = run_digits("train", "--epochs", "1", "--output", str(output), "--resume")
     assert result.returncode == 1
-    assert result.stderr.startswith(f"error: {resume_path(output)}: not a resume state, or unsafe to load")
+    assert result.stderr.startswith(f"error: {RunFiles.beside(output).state}: not a resume state, or unsafe to load")
     assert not marker.exists()
 
 
@@ -250,10 +251,10 @@ def test_idx_header_and_data_lengths_are_checked(tmp_path_factory, shape, extra)
 
 
 def test_a_foreign_resume_state_is_refused(one_epoch_run):
-    torch.save({"weights": torch.zeros(3)}, resume_path(one_epoch_run))
+    torch.save({"weights": torch.zeros(3)}, RunFiles.beside(one_epoch_run).state)
     result = run_digits("train", "--epochs", "2", "--output", str(one_epoch_run), "--resume")
     assert result.returncode == 1
     assert result.stderr.strip() == (
-        f"error: {resume_path(one_epoch_run)}: not a digits resume state "
+        f"error: {RunFiles.beside(one_epoch_run).state}: not a digits resume state "
         "(no best_epoch, config, generator, history, model, optimizer, schedule, torch_rng)"
     )

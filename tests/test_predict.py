@@ -24,7 +24,7 @@ def test_predict_reads_drawings_of_held_out_digits(trained, tmp_path, test_split
     assert result.returncode == 0, result.stderr
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert [line["path"] for line in lines] == [str(p) for p in paths]
-    correct = sum(line["digit"] == str(label) for line, label in zip(lines, test_split.labels, strict=False))
+    correct = sum(line["digit"] == label for line, label in zip(lines, test_split.labels, strict=False))
     assert correct >= 16  # of 20
     assert all(0 < line["confidence"] <= 1 for line in lines)
 

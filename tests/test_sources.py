@@ -101,7 +101,7 @@ def test_18x18_trains_evaluates_predicts_and_shows(tmp_path, test_split):
     image = tmp_path / "digit.png"
     ink_on_paper(test_split.images[3]).save(image)
     prediction = json.loads(run_digits("predict", str(image), "--checkpoint", str(model), "--json").stdout)
-    assert prediction["digit"] == str(test_split.labels[3])
+    assert prediction["digit"] == test_split.labels[3]
     shown = run_digits("show", str(image), "--checkpoint", str(model)).stdout.splitlines()
     assert "18×18 pixels" in shown[0]
     assert all(len(line.split()) == 18 for line in shown[2:20])

@@ -14,9 +14,11 @@ import pytest
 import torch
 
 from conftest import TRAIN_EPOCHS, run_digits
-from digits.checkpoint import history_path, load_model, load_resume_state, resume_path
+from digits.checkpoint import load_model, load_resume_state
 from digits.config import Config
-from digits.trainer import EpochRecord, epoch_flag, fit_diagnosis, train
+from digits.history import EpochRecord, Fit, diagnose, epoch_fit
+from digits.run_files import RunFiles
+from digits.trainer import train
 
 
 def test_train_reports_every_epoch_and_a_verdict(trained):
@@ -44,7 +46,7 @@ def test_train_reports_every_epoch_and_a_verdict(trained):
 
 
 def test_train_saves_best_model_history_and_resume_state(trained):
-    with history_path(trained).open() as f:
+    with RunFiles.beside(trained).history.open() as f:
         history = list(csv.DictReader(f))
     assert [int(row["epoch"]) for row in history] == list(range(1, TRAIN_EPOCHS + 1))
     best = min(history, key=lambda row: float(row["val_loss"]))
@@ -57,7 +59,7 @@ def test_train_saves_best_model_history_and_resume_state(trained):
     assert 0.05 < model.mean < 0.3 and 0.2 < model.std < 0.5  # MNIST: mostly paper, some ink
     assert set(model.versions) >= {"torch", "numpy", "python", "digits"}
 
-    state = load_resume_state(resume_path(trained))
+    state = load_resume_state(RunFiles.beside(trained).state)
     assert len(state["history"]) == TRAIN_EPOCHS
     assert set(state) >= {"config", "model", "optimizer", "schedule", "generator", "torch_rng", "best_epoch"}
 
@@ -115,14 +117,16 @@ def _history(*rows: tuple[float, float, float, float]) -> list[EpochRecord]:
     history: list[EpochRecord] = []
     for epoch, (train_loss, val_loss, train_acc, val_acc) in enumerate(rows, 1):
         history.append(EpochRecord(epoch, train_loss, val_loss, train_acc, val_acc, 0.05, 1.0))
-        history[-1].flag = epoch_flag(history)
+        history[-1].fit = epoch_fit(history)
     return history
 
 
 def test_diagnosis_underfitting():
     history = _history((2.0, 1.9, 0.4, 0.45), (1.5, 1.4, 0.6, 0.62))
-    assert history[-1].flag == "underfit"
-    assert fit_diagnosis(history).verdict == "underfitting"
+    assert history[-1].fit is Fit.UNDERFIT
+    diagnosis = diagnose(history, Config())
+    assert diagnosis.fit.verdict == "underfitting"
+    assert "60.0%" in diagnosis.advice and "more than 50 epochs" in diagnosis.advice
 
 
 def test_diagnosis_overfitting_when_val_loss_rises_from_its_minimum():
@@ -133,19 +137,51 @@ def test_diagnosis_overfitting_when_val_loss_rises_from_its_minimum():
         (0.03, 0.15, 0.98, 0.960),
         (0.01, 0.16, 0.98, 0.955),
     )
-    assert [r.flag for r in history] == ["good", "good", "good", "good", "overfit"]
-    diagnosis = fit_diagnosis(history)
-    assert diagnosis.verdict == "overfitting" and "epoch 2" in diagnosis.advice
+    assert [r.fit for r in history] == [Fit.GOOD] * 4 + [Fit.OVERFIT]
+    diagnosis = diagnose(history, Config())
+    assert diagnosis.fit.verdict == "overfitting" and "since epoch 2" in diagnosis.advice
 
 
-def test_diagnosis_overfitting_on_a_wide_gap():
+def test_overfitting_advice_fits_the_config():
+    history = _history(
+        (0.3, 0.2, 0.96, 0.96), (0.1, 0.12, 0.97, 0.97), *[(0.1 / n, 0.14, 0.99, 0.96) for n in (2, 3, 4)]
+    )
+    assert diagnose(history, Config()).advice.endswith(
+        "try a higher train.weight_decay than 0.0005, model.dropout = 0.2 or narrower model.hidden than [512, 256]"
+    )
+    plain = Config()
+    plain.data.augment, plain.model.dropout = False, 0.3
+    advice = diagnose(history, plain).advice
+    assert "data.augment = true" in advice and "dropout" not in advice and "elastic" not in advice
+
+
+def test_a_gap_in_accuracy_alone_is_not_overfitting():
     history = _history((0.01, 0.15, 1.0, 0.95))
-    assert fit_diagnosis(history).verdict == "overfitting"
+    assert diagnose(history, Config()).fit is Fit.GOOD
 
 
 def test_diagnosis_good_fit():
     history = _history((0.3, 0.25, 0.96, 0.96), (0.2, 0.18, 0.97, 0.97), (0.15, 0.14, 0.975, 0.975))
-    assert fit_diagnosis(history).verdict == "good fit"
+    assert diagnose(history, Config()).fit.verdict == "good fit"
+
+
+def test_small_noisy_data_that_still_learns_is_not_overfitting():
+    # 600 images, 10 epochs: val loss fell every epoch; the accuracy gap is a few images' worth
+    history = _history(
+        (1.95, 2.01, 0.650, 0.567),
+        (1.52, 1.60, 0.700, 0.650),
+        (1.20, 1.25, 0.760, 0.700),
+        (0.98, 1.03, 0.800, 0.733),
+        (0.84, 0.88, 0.820, 0.767),
+        (0.73, 0.76, 0.840, 0.783),
+        (0.66, 0.68, 0.850, 0.800),
+        (0.61, 0.62, 0.860, 0.817),
+        (0.58, 0.59, 0.865, 0.817),
+        (0.576, 0.578, 0.870, 0.833),
+    )
+    assert Fit.OVERFIT not in [r.fit for r in history]
+    diagnosis = diagnose(history, Config())
+    assert diagnosis.fit is Fit.UNDERFIT and "augment" not in diagnosis.advice
 
 
 def test_val_bump_while_still_learning_is_not_overfitting():
@@ -157,7 +193,7 @@ def test_val_bump_while_still_learning_is_not_overfitting():
         (0.25, 0.23, 0.92, 0.94),
         (0.23, 0.29, 0.93, 0.92),
     )
-    assert [r.flag for r in history] == ["underfit"] * 6
+    assert [r.fit for r in history] == [Fit.UNDERFIT] * 6
 
 
 def test_resume_ends_where_the_uninterrupted_run_ends(tmp_path):
@@ -168,15 +204,17 @@ def test_resume_ends_where_the_uninterrupted_run_ends(tmp_path):
         if record.epoch == 2:
             raise KeyboardInterrupt
 
-    with pytest.raises(KeyboardInterrupt):
-        train(config, on_epoch=interrupt_after_epoch_2)
-    assert len(load_resume_state(resume_path(config.train.output))["history"]) == 2
+    cut = train(config, on_epoch=interrupt_after_epoch_2)
+    assert (cut.stopped, cut.saved, [r.epoch for r in cut.history]) == ("interrupted", True, [1, 2])
+    files = RunFiles.beside(config.train.output)
+    assert len(load_resume_state(files.state)["history"]) == 2
+    assert files.curves.stat().st_size > 10_000 and len(files.history.read_text().splitlines()) == 3
     resumed = train(config, resume=True)
 
     assert [r.epoch for r in resumed.history] == [1, 2, 3, 4]
     assert [(r.train_loss, r.val_loss) for r in resumed.history] == [(r.train_loss, r.val_loss) for r in whole.history]
-    last_whole = load_resume_state(resume_path(whole.output))["model"]
-    last_resumed = load_resume_state(resume_path(resumed.output))["model"]
+    last_whole = load_resume_state(RunFiles.beside(whole.output).state)["model"]
+    last_resumed = load_resume_state(RunFiles.beside(resumed.output).state)["model"]
     assert all(torch.equal(last_whole[name], last_resumed[name]) for name in last_whole)
     best_whole, best_resumed = load_model(whole.output), load_model(resumed.output)
     assert all(np.array_equal(a, b) for a, b in zip(best_whole.weights, best_resumed.weights, strict=True))
@@ -201,14 +239,14 @@ def test_ctrl_c_keeps_the_best_model_and_says_how_to_resume(tmp_path):
         text=True,
     )
     deadline = time.monotonic() + 120
-    while not history_path(output).exists() and time.monotonic() < deadline:
+    while not RunFiles.beside(output).history.exists() and time.monotonic() < deadline:
         time.sleep(0.05)
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 130
     assert "to continue, run the same command with --resume" in stderr and "Traceback" not in stderr
     assert load_model(output).metrics["epoch"] >= 1
-    assert load_resume_state(resume_path(output))["history"]
+    assert load_resume_state(RunFiles.beside(output).state)["history"]
 
 
 def test_early_stopping_after_patience_epochs_without_improvement(tmp_path):
@@ -236,11 +274,37 @@ def test_lr_find_suggests_a_rate():
 
 
 def test_training_input_is_the_same_as_inference_input(test_split):
+    from digits.config import DataConfig
     from digits.data import Split, normalize
-    from digits.trainer import Prepared
+    from digits.training_data import TrainingData
 
     split = Split(test_split, test_split, mean=0.13, std=0.31)
-    run = Prepared(*[None] * 8, train_probe=None)
-    run.split = split
-    pixels = torch.from_numpy(test_split.images.reshape(1000, -1))
-    np.testing.assert_allclose(run.standardize(pixels).numpy(), normalize(test_split.images, 0.13, 0.31), rtol=1e-6)
+    data = TrainingData(split, DataConfig(augment=False), torch.device("cpu"), torch.Generator().manual_seed(0))
+    inputs, labels = data.batch("val", slice(0, 1000), augment=False)
+    np.testing.assert_allclose(inputs.numpy(), normalize(test_split.images, 0.13, 0.31), rtol=1e-6)
+    assert labels.tolist() == test_split.labels.tolist()
+
+
+def test_lr_find_takes_the_very_step_that_training_takes(tmp_path):
+    from digits.lr_finder import SMOOTHING, find_lr
+    from digits.trainer import make_optimizer, setup, step
+
+    config = _config(tmp_path, "sweep", label_smoothing=0.2)  # with affine and elastic augmentation, as default
+    start, end, steps = 1e-3, 1.0, 10
+    finding = find_lr(config, start, end, steps)
+
+    model, data = setup(config)  # the same seed: the same weights, order and distortions
+    optimizer = make_optimizer(model, start, config)
+    batches = data.shuffled_batches(config.train.batch_size)
+    raw = []
+    for lr in finding.learning_rates[:2]:
+        optimizer.param_groups[0]["lr"] = lr
+        inputs, targets = next(batches)
+        loss, _ = step(model, inputs, targets, "train", optimizer, config.train.label_smoothing)
+        raw.append(loss.item() / len(targets))
+    assert finding.learning_rates[1] == pytest.approx(start * (end / start) ** (1 / (steps - 1)))
+    smoothed_second = (SMOOTHING * (1 - SMOOTHING) * raw[0] + (1 - SMOOTHING) * raw[1]) / (1 - SMOOTHING**2)
+    assert finding.losses[:2] == pytest.approx([raw[0], smoothed_second], rel=1e-6)
+
+    config.train.label_smoothing = 0.0  # a different objective gives a different loss
+    assert find_lr(config, start, end, steps).losses[0] != pytest.approx(raw[0], rel=1e-3)

@@ -133,21 +133,6 @@ def load_model(path: Path | None = None) -> ModelFile:
     return model
 
 
-def resume_path(model_path: Path) -> Path:
-    """Where the state for resuming a run that saves its model at `model_path` lives."""
-    return Path(model_path).with_suffix(".state.pt")
-
-
-def curves_path(model_path: Path) -> Path:
-    """Where the picture of the training curves of a run that saves its model at `model_path` goes."""
-    return Path(model_path).with_suffix(".curves.png")
-
-
-def history_path(model_path: Path) -> Path:
-    """Where the per-epoch history of a run that saves its model at `model_path` lives."""
-    return Path(model_path).with_suffix(".history.csv")
-
-
 def save_resume_state(path: Path, state: dict[str, Any]) -> None:
     """Write the optimizer, random state, epoch and history (tensors and plain values only)."""
     import torch
@@ -174,21 +159,6 @@ def write_text(path: Path, text: str) -> None:
     """Write a small text file (the history) atomically."""
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
-
-
-def check_writable(path: Path) -> None:
-    """Fail now, not after an hour of training, when `path` cannot be written."""
-    path = Path(path)
-    if path.is_dir():
-        raise DigitsError(f"{path}: output is a directory; give a file name ending in .safetensors")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".probe"):
-            pass
-    except (FileExistsError, NotADirectoryError):
-        raise DigitsError(f"{path}: cannot write the checkpoint here (a parent is a file, not a directory)") from None
-    except OSError as e:
-        raise DigitsError(f"{path}: cannot write the checkpoint here ({e.strerror or e})") from None
 
 
 @contextmanager

@@ -59,6 +59,20 @@ class Config:
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
 
+    def __post_init__(self) -> None:
+        self.flags: set[str] = (
+            set()
+        )  # the keys set by a command-line flag, not a field: a config's values don't name it
+
+    def describe(self, key: str, value: Any = None) -> str:
+        """How a person sets `key` to `value` (default: its value now): `--device cuda` if it came from
+        a flag, `train.device = "cuda"` otherwise, so that a message points at where to change it."""
+        section, name = key.split(".")
+        value = getattr(getattr(self, section), name) if value is None else value
+        if key in self.flags:
+            return f"--{name.replace('_', '-')} {value}"
+        return f"{key} = {_toml_value(value)}"
+
 
 # What each key must satisfy beyond its type: (test, what the test asks for).
 RULES: dict[str, tuple[Any, str]] = {
@@ -110,6 +124,7 @@ def load_config(path: Path | None = None, overrides: dict[str, Any] | None = Non
             section, name = key.split(".")
             flag = "--" + name.replace("_", "-")
             setattr(getattr(config, section), name, _checked(key, value, flag))
+            config.flags.add(key)
     return config
 
 
@@ -132,12 +147,16 @@ def config_from_dict(raw: dict[str, Any], origin: str) -> Config:
     return config
 
 
-def config_to_toml(config: Config) -> str:
-    """The config as a TOML document that load_config reads back to the same values."""
+def config_to_toml(config: Config | dict[str, dict[str, Any]]) -> str:
+    """A config, or a config as stored in a checkpoint, as a TOML document that load_config reads back.
+
+    Written by hand: tomllib only reads, and these flat tables of numbers, strings and lists
+    do not need a TOML-writing dependency.
+    """
+    sections = dataclasses.asdict(config) if isinstance(config, Config) else config
     lines: list[str] = []
-    for section in dataclasses.fields(config):
-        lines.append(f"[{section.name}]")
-        values = dataclasses.asdict(getattr(config, section.name))
+    for section, values in sections.items():
+        lines.append(f"[{section}]")
         lines += [f"{name} = {_toml_value(value)}" for name, value in values.items()]
         lines.append("")
     return "\n".join(lines)

@@ -1,13 +1,13 @@
 """Datasets: images as N×N matrices of pixels (0 paper, 255 ink), labels, the seeded split.
 
-Everything here is numpy: the trainer turns the normalized arrays into torch tensors on its
-device, and evaluating never needs torch at all.
+Everything here is numpy and Pillow, never torch, so that evaluate and predict never import it:
+`training_data` turns a split into tensors on the training device.
 """
 
 from __future__ import annotations
 
 import gzip
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
 
@@ -28,6 +28,7 @@ class Digits:
     images: np.ndarray
     labels: np.ndarray
     source: str  # where they came from, for messages
+    skipped: list[str] = field(default_factory=list)  # why each image file that could not be read was left out
 
 
 @dataclass

@@ -44,55 +44,97 @@ def logits(model: ModelFile, images: np.ndarray) -> np.ndarray:
     return activations(model, images)[-1]
 
 
-def relus_fired(model: ModelFile, pixels: np.ndarray) -> list[int]:
-    """For one image (size, size): how many ReLUs of each hidden layer let something through."""
-    return [int((layer > 0).sum()) for layer in activations(model, pixels[None])[:-1]]
+@dataclass
+class Layer:
+    layer: int  # 1 for the first
+    weights: tuple[int, int]  # the weight matrix's shape: (outputs, inputs)
+    biases: int
+    parameters: int
+    activations: int  # numbers the layer computes for one image
+    activation: str  # "ReLU" for a hidden layer, "scores" for the last
 
 
-def layer_summary(model: ModelFile) -> list[dict]:
-    """Each layer's weight shape, bias length, parameter count and activations for one image."""
-    return [
-        {
-            "layer": i,
-            "weights": list(weight.shape),
-            "biases": len(bias),
-            "parameters": int(weight.size + bias.size),
-            "activations": len(bias),
-            "activation": "ReLU" if i < len(model.weights) else "scores",
-        }
+@dataclass
+class ModelSummary:
+    """What a model is made of and how it was trained, as `digits info` shows it."""
+
+    checkpoint: Path
+    layer_sizes: list[int]
+    layers: list[Layer]
+    parameters: int
+    image_size: int
+    mean: float
+    std: float
+    classes: list[str]
+    metrics: dict
+    config: dict
+    versions: dict
+
+
+def summarize(model: ModelFile) -> ModelSummary:
+    """Each layer's weight shape, bias length, parameter count and activations, and the totals."""
+    layers = [
+        Layer(
+            i,
+            weight.shape,
+            len(bias),
+            int(weight.size + bias.size),
+            len(bias),
+            "ReLU" if i < len(model.weights) else "scores",
+        )
         for i, (weight, bias) in enumerate(zip(model.weights, model.biases, strict=True), 1)
     ]
-
-
-def most_confused(confusion: np.ndarray, classes: list[str], top: int = 5) -> list[tuple[str, str, int]]:
-    """The commonest mistakes as (true, predicted, count), most frequent first, as fast.ai's most_confused."""
-    pairs = [(int(confusion[t, p]), t, p) for t in range(len(classes)) for p in range(len(classes)) if t != p]
-    pairs = sorted((pair for pair in pairs if pair[0] > 0), key=lambda pair: (-pair[0], pair[1], pair[2]))
-    return [(classes[t], classes[p], count) for count, t, p in pairs[:top]]
+    return ModelSummary(
+        model.path,
+        model.layer_sizes,
+        layers,
+        sum(layer.parameters for layer in layers),
+        model.image_size,
+        model.mean,
+        model.std,
+        model.classes,
+        model.metrics,
+        model.config,
+        model.versions,
+    )
 
 
 def probabilities(model: ModelFile, images: np.ndarray) -> np.ndarray:
     """Softmax of the scores: each row sums to 1."""
-    scores = logits(model, images)
+    return _softmax(logits(model, images))
+
+
+def _softmax(scores: np.ndarray) -> np.ndarray:
     scores = np.exp(scores - scores.max(axis=1, keepdims=True))
     return scores / scores.sum(axis=1, keepdims=True)
 
 
 @dataclass
+class Confusion:
+    true: str
+    predicted: str
+    count: int
+
+
+@dataclass
 class Evaluation:
+    checkpoint: Path
+    data: str  # where the digits came from
     samples: int
     loss: float  # mean cross-entropy
     accuracy: float
+    precision: dict[str, float]  # per class: of those predicted as it, the share that were it
+    recall: dict[str, float]  # per class: of those that were it, the share predicted as it
     confusion: np.ndarray  # confusion[true, predicted] counts
-    precision: list[float]  # per class: of those predicted as it, the share that were it
-    recall: list[float]  # per class: of those that were it, the share predicted as it
-    source: str
-    losses: np.ndarray  # per image: its cross-entropy
-    predicted: np.ndarray  # per image: the class index read
-    confidence: np.ndarray  # per image: the probability of the class read
+    most_confused: list[Confusion]  # the commonest mistakes, most frequent first
+    skipped: list[str]  # why each image file that could not be read was left out
+    digits: Digits = field(metadata={"json": False})  # the images evaluated, and per image:
+    losses: np.ndarray = field(metadata={"json": False})  # its cross-entropy
+    predicted: np.ndarray = field(metadata={"json": False})  # the class index read
+    confidence: np.ndarray = field(metadata={"json": False})  # the probability of the class read
 
 
-def test_digits(model: ModelFile, data: Path | None = None) -> Digits:
+def load_evaluation_digits(model: ModelFile, data: Path | None = None) -> Digits:
     """The images at `data`, or else the test split of the data the model was trained on."""
     if data is not None:
         return load_dataset(data, model.image_size)
@@ -122,41 +164,61 @@ def evaluate(model: ModelFile, digits: Digits) -> Evaluation:
     losses, predicted = np.concatenate(losses), np.concatenate(predicted)
     confusion = np.zeros((classes, classes), dtype=np.int64)
     np.add.at(confusion, (digits.labels, predicted), 1)
-    total_loss = losses.sum()
     hits = np.diag(confusion).astype(np.float64)
     read_as, actual = confusion.sum(axis=0), confusion.sum(axis=1)
     return Evaluation(
+        checkpoint=model.path,
+        data=digits.source,
         samples=len(digits.labels),
-        loss=total_loss / len(digits.labels),
+        loss=float(losses.sum() / len(digits.labels)),
         accuracy=float(hits.sum() / len(digits.labels)),
+        precision={c: float(h / p) if p else 0.0 for c, h, p in zip(model.classes, hits, read_as, strict=True)},
+        recall={c: float(h / a) if a else 0.0 for c, h, a in zip(model.classes, hits, actual, strict=True)},
         confusion=confusion,
-        precision=[float(h / p) if p else 0.0 for h, p in zip(hits, read_as, strict=True)],
-        recall=[float(h / a) if a else 0.0 for h, a in zip(hits, actual, strict=False)],
-        source=digits.source,
+        most_confused=_most_confused(confusion, model.classes),
+        skipped=digits.skipped,
+        digits=digits,
         losses=losses,
         predicted=predicted,
         confidence=np.concatenate(confidence),
     )
 
 
-def worst_mistakes(result: Evaluation, labels: np.ndarray, count: int) -> np.ndarray:
+def worst_mistakes(result: Evaluation, count: int) -> np.ndarray:
     """Indices of the misread images with the highest loss, highest first, as fast.ai's top_losses."""
-    wrong = np.flatnonzero(result.predicted != labels)
+    wrong = np.flatnonzero(result.predicted != result.digits.labels)
     return wrong[np.argsort(-result.losses[wrong], kind="stable")][:count]
+
+
+def _most_confused(confusion: np.ndarray, classes: list[str], top: int = 5) -> list[Confusion]:
+    """The commonest mistakes, most frequent first, as fast.ai's most_confused."""
+    pairs = [(int(confusion[t, p]), t, p) for t in range(len(classes)) for p in range(len(classes)) if t != p]
+    pairs = sorted((pair for pair in pairs if pair[0] > 0), key=lambda pair: (-pair[0], pair[1], pair[2]))
+    return [Confusion(classes[t], classes[p], count) for count, t, p in pairs[:top]]
+
+
+@dataclass
+class Likelihood:
+    digit: int
+    probability: float
 
 
 @dataclass
 class Prediction:
     path: str
-    digit: str | None = None  # None when the image holds no digit or could not be read
+    digit: int | None = None  # None when the image holds no digit or could not be read
     confidence: float = 0.0
-    top: list[tuple[str, float]] = field(default_factory=list)  # the k likeliest, with probabilities
-    message: str | None = None  # why there is no digit, for a person
+    top_k: list[Likelihood] = field(default_factory=list)  # the k likeliest, likeliest first
+    error: str | None = None  # why there is no digit, for a person
     failed: bool = False  # the file could not be read (a blank page is not a failure)
-    pixels: np.ndarray | None = None  # the matrix the model read
+    probabilities: list[float] | None = None  # of each digit, 0 to 9
+    relus_fired: list[int] | None = None  # with explain: per hidden layer, how many ReLUs let something through
+    pixels: np.ndarray | None = field(default=None, metadata={"json": False})  # the matrix the model read
 
 
-def predict_paths(model: ModelFile, paths: Iterable[Path], top_k: int = 1) -> Iterator[Prediction]:
+def predict_paths(
+    model: ModelFile, paths: Iterable[Path], top_k: int = 1, explain: bool = False
+) -> Iterator[Prediction]:
     """Predictions for image files and directories of them, in order; bad files yield an error.
 
     A stream: files are read and normalized a chunk at a time, by a process per core once
@@ -166,18 +228,34 @@ def predict_paths(model: ModelFile, paths: Iterable[Path], top_k: int = 1) -> It
     files = _files(paths)
     chunk = list(islice(files, CHUNK))
     if len(chunk) < CHUNK:  # a handful of files: not worth starting workers
-        yield from _predict_chunk(model, chunk, top_k, map)
+        yield from _predict_chunk(model, chunk, top_k, explain, map)
         return
     # Ctrl-C is the parent's to handle: workers that caught it too would each print a traceback
     with ProcessPoolExecutor(max_workers=os.cpu_count() or 1, initializer=_ignore_interrupts) as pool:
         while chunk:
-            yield from _predict_chunk(model, chunk, top_k, partial(pool.map, chunksize=16))
+            yield from _predict_chunk(model, chunk, top_k, explain, partial(pool.map, chunksize=16))
             chunk = list(islice(files, CHUNK))
 
 
-def likeliest(model: ModelFile, pixels: np.ndarray, k: int = 1) -> list[tuple[str, float]]:
-    """The k likeliest classes for one image (size, size), with their probabilities, likeliest first."""
-    return _top(model, probabilities(model, pixels[None])[0], k)
+def predict_pixels(
+    model: ModelFile, path: str, pixels: np.ndarray, top_k: int = 1, explain: bool = False
+) -> Prediction:
+    """The prediction for one digit already read into pixels (size, size)."""
+    return _predictions(model, [path], pixels[None], top_k, explain)[0]
+
+
+def _predictions(model: ModelFile, paths: list[str], pixels: np.ndarray, top_k: int, explain: bool) -> list[Prediction]:
+    computed = activations(model, pixels)
+    probs = _softmax(computed[-1])
+    predictions = []
+    for i, (path, row) in enumerate(zip(paths, probs, strict=True)):
+        order = np.argsort(-row, kind="stable")[:top_k]
+        top = [Likelihood(int(model.classes[j]), float(row[j])) for j in order]
+        fired = [int((layer[i] > 0).sum()) for layer in computed[:-1]] if explain else None
+        predictions.append(
+            Prediction(path, top[0].digit, top[0].probability, top, None, False, row.tolist(), fired, pixels[i])
+        )
+    return predictions
 
 
 def _files(paths: Iterable[Path]) -> Iterator[Path | Prediction]:
@@ -186,24 +264,25 @@ def _files(paths: Iterable[Path]) -> Iterator[Path | Prediction]:
         if path.is_dir():
             files = list_images(path)
             if not files:
-                yield Prediction(str(path), message=f"{path}: no images in this directory", failed=True)
+                yield Prediction(str(path), error=f"{path}: no images in this directory", failed=True)
             yield from files
         else:
             yield path
 
 
 def _predict_chunk(
-    model: ModelFile, chunk: list[Path | Prediction], top_k: int, mapper: Callable
+    model: ModelFile, chunk: list[Path | Prediction], top_k: int, explain: bool, mapper: Callable
 ) -> Iterator[Prediction]:
     paths = [item for item in chunk if isinstance(item, Path)]
     read = iter(mapper(partial(_read, image_size=model.image_size), paths))
     results = [item if isinstance(item, Prediction) else next(read) for item in chunk]
     ready = [i for i, item in enumerate(results) if isinstance(item, np.ndarray)]
     if ready:
-        probs = probabilities(model, np.stack([results[i] for i in ready]))
-        for i, row in zip(ready, probs, strict=True):
-            top = _top(model, row, top_k)
-            results[i] = Prediction(str(chunk[i]), digit=top[0][0], confidence=top[0][1], top=top, pixels=results[i])
+        pixels = np.stack([results[i] for i in ready])
+        for i, prediction in zip(
+            ready, _predictions(model, [str(chunk[i]) for i in ready], pixels, top_k, explain), strict=True
+        ):
+            results[i] = prediction
     yield from results
 
 
@@ -215,10 +294,6 @@ def _read(path: Path, image_size: int) -> np.ndarray | Prediction:
     try:
         return read_digit_image(path, image_size)
     except NoDigitFound as e:
-        return Prediction(str(path), message=str(e))
+        return Prediction(str(path), error=str(e))
     except DigitsError as e:
-        return Prediction(str(path), message=str(e), failed=True)
-
-
-def _top(model: ModelFile, probs: np.ndarray, k: int) -> list[tuple[str, float]]:
-    return [(model.classes[i], float(probs[i])) for i in np.argsort(-probs, kind="stable")[:k]]
+        return Prediction(str(path), error=str(e), failed=True)

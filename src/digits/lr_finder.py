@@ -2,20 +2,22 @@
 
 As fast.ai's `lr_find`: the loss falls slowly at tiny rates, fast at good ones, and blows up
 past them. A good rate sits well before the blow-up: a tenth of the rate where the smoothed
-loss was lowest.
+loss was lowest. Each batch is the training run's own step on the training run's own batches
+(augmentation and label smoothing included), so the sweep tunes what `digits train` optimizes.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 
 from .config import Config
 from .errors import DigitsError
-from .trainer import augment, make_optimizer, prepare
+from .trainer import make_optimizer, setup, step
+from .training_data import TrainingData
 
 SMOOTHING = 0.98  # exponential moving average of the loss, as fast.ai smooths it
 BLOW_UP = 4.0  # stop once the smoothed loss is this many times its minimum
@@ -26,47 +28,43 @@ class LrFinding:
     learning_rates: list[float]
     losses: list[float]  # smoothed training loss at each learning rate
     suggestion: float
+    stopped_early: str | None = None  # why the sweep ended before its last batch, if it did
 
 
 def find_lr(config: Config, start: float = 1e-5, end: float = 10.0, steps: int = 200) -> LrFinding:
     """Train from the config's initial weights for up to `steps` batches, lr from `start` to `end`."""
     if not 0 < start < end:
         raise DigitsError(f"--start and --end must satisfy 0 < start < end (got {start} and {end})")
-    run = prepare(config)
-    optimizer = make_optimizer(run.model, start, config)
-    background = -run.split.mean / run.split.std
+    model, data = setup(config)
+    optimizer = make_optimizer(model, start, config)
     factor = (end / start) ** (1 / max(steps - 1, 1))
-    batch_size = config.train.batch_size
-    order = torch.randperm(len(run.y_train), generator=run.generator).to(run.device)
-
     rates: list[float] = []
     losses: list[float] = []
-    average, best = 0.0, math.inf
-    run.model.train()
-    for step in range(steps):
-        lr = start * factor**step
+    average, best, stopped_early = 0.0, math.inf, None
+    for number, (inputs, targets) in enumerate(_endless_batches(data, config.train.batch_size)):
+        if number == steps:
+            break
+        lr = start * factor**number
         for group in optimizer.param_groups:
             group["lr"] = lr
-        first = step * batch_size % len(order)
-        index = order[first : first + batch_size]
-        inputs = run.standardize(run.x_train[index])
-        if config.data.augment:
-            inputs = augment(inputs, background, run.generator)
-        loss = F.cross_entropy(run.model(inputs), run.y_train[index])
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-
-        average = SMOOTHING * average + (1 - SMOOTHING) * loss.item()
-        smoothed = average / (1 - SMOOTHING ** (step + 1))  # without the bias toward the 0 it started at
+        loss, _ = step(model, inputs, targets, "train", optimizer, config.train.label_smoothing)
+        average = SMOOTHING * average + (1 - SMOOTHING) * loss.item() / len(targets)
+        smoothed = average / (1 - SMOOTHING ** (number + 1))  # without the bias toward the 0 it started at
         if not math.isfinite(smoothed):
+            stopped_early = f"the loss became {smoothed} at lr {lr:.3g}"
             break
         rates.append(lr)
         losses.append(smoothed)
         best = min(best, smoothed)
         if smoothed > BLOW_UP * best:
+            stopped_early = f"the loss blew up past {BLOW_UP:g}× its lowest at lr {lr:.3g}"
             break
     if len(rates) < 10:
         raise DigitsError(f"the loss blew up within {len(rates)} batches; try a lower --start than {start}")
     lowest = min(range(len(losses)), key=losses.__getitem__)
-    return LrFinding(rates, losses, suggestion=rates[lowest] / 10)
+    return LrFinding(rates, losses, rates[lowest] / 10, stopped_early)
+
+
+def _endless_batches(data: TrainingData, batch_size: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    while True:  # epoch after epoch, as training would go on
+        yield from data.shuffled_batches(batch_size)

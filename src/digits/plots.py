@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
@@ -38,21 +38,27 @@ def training_curves(history: Sequence, best_epoch: int, verdict: str, advice: st
     return _save(figure, path)
 
 
-def mistakes_grid(
-    images: np.ndarray, true: Sequence[str], predicted: Sequence[str], confidence: Sequence[float], path: Path
-) -> Path:
-    """The given images (0 paper, 255 ink), drawn as ink on paper, each titled true → predicted (confidence)."""
-    columns = min(len(images), 8)
-    rows = max(1, -(-len(images) // columns))
+def draw_mistakes(result: Any, count: int, path: Path) -> int:
+    """The `count` worst mistakes of an evaluation (inference.Evaluation), each titled true → read as
+    (confidence), drawn as ink on paper into `path`; how many were drawn. No mistakes: nothing is written."""
+    from .inference import worst_mistakes
+
+    worst = worst_mistakes(result, count)
+    if len(worst) == 0:
+        return 0
+    classes = list(result.precision)
+    columns = min(len(worst), 8)
+    rows = -(-len(worst) // columns)
     figure = Figure(figsize=(columns * 1.25, rows * 1.45), dpi=DPI, layout="constrained")
-    grid = np.atleast_2d(figure.subplots(rows, columns, squeeze=False))
-    for axes in grid.flat:
+    for axes in figure.subplots(rows, columns, squeeze=False).flat:
         axes.set_axis_off()
-    for axes, image, t, p, c in zip(grid.flat, images, true, predicted, confidence, strict=False):
-        axes.imshow(image, cmap="gray_r", vmin=0, vmax=255)
-        axes.set_title(f"{t} → {p} ({c:.0%})", fontsize=8)
+    for axes, i in zip(figure.axes, worst, strict=False):
+        axes.imshow(result.digits.images[i], cmap="gray_r", vmin=0, vmax=255)
+        true, read_as = classes[result.digits.labels[i]], classes[result.predicted[i]]
+        axes.set_title(f"{true} → {read_as} ({result.confidence[i]:.0%})", fontsize=8)
     figure.suptitle("Worst mistakes: true → read as (confidence)", fontsize=9)
-    return _save(figure, path)
+    _save(figure, path)
+    return len(worst)
 
 
 def _save(figure: Figure, path: Path) -> Path:

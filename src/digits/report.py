@@ -1,0 +1,309 @@
+"""What the commands print: tables, rows, text plots and JSON, from the library's result objects.
+
+Results go to stdout and progress, warnings and errors to stderr. In a terminal the output is
+coloured; piped, or with NO_COLOR set, it holds no escape codes at all.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+from rich.text import Text
+
+_colour = None if os.environ.get("NO_COLOR") else "auto"  # no-color.org: present and not empty
+out = Console(highlight=False, soft_wrap=True, color_system=_colour)
+err = Console(stderr=True, highlight=False, soft_wrap=True, color_system=_colour)
+
+
+def json_line(result: Any, include: tuple[str, ...] = ()) -> str:
+    """A result object as one line of JSON: its fields, less those marked `json: False` unless named in `include`."""
+    return json.dumps(_plain(result, include))
+
+
+def _plain(value: Any, include: tuple[str, ...] = ()) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {
+            f.name: _plain(getattr(value, f.name), include)
+            for f in dataclasses.fields(value)
+            if f.metadata.get("json", True) or f.name in include
+        }
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, dict):
+        return {str(k): _plain(v, include) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v, include) for v in value]
+    if hasattr(value, "tolist"):  # numpy arrays and scalars
+        return value.tolist()
+    return value
+
+
+def error(message: str) -> None:
+    err.print(f"[bold red]error:[/] {escape(message)}")
+
+
+# --- train
+
+
+class TrainingProgress:
+    """Prints the run's header, a row per epoch and, in a terminal, a live bar under the rows."""
+
+    def __init__(self, rows: bool) -> None:
+        self.rows = rows
+        self.progress = Progress(
+            TextColumn("epoch {task.fields[epoch]}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=err,
+            transient=True,
+            redirect_stdout=False,
+            redirect_stderr=False,
+        )
+        self.task = self.progress.add_task("train", total=None, epoch=1)
+        self.epochs = 0
+
+    @property
+    def live(self) -> bool:
+        """A bar is drawn only in a terminal: a log file gets the rows, not a redrawn bar."""
+        return self.rows and err.is_terminal
+
+    def on_start(self, plan: Any) -> None:
+        self.epochs = plan.epochs
+        sizes = "-".join(str(n) for n in plan.layer_sizes)
+        err.print(
+            f"Training a {sizes} network on {plan.train_samples:,} images ({plan.val_samples:,} held out "
+            f"for validation), {_count(plan.epochs, 'epoch')} on {plan.device}"
+        )
+        if self.rows:
+            self._print(_epoch_header(), markup=False)
+        if self.live:
+            self.progress.start()
+
+    def on_batch(self, done: int, total: int) -> None:
+        self.progress.update(self.task, completed=done, total=total)
+
+    def on_epoch(self, record: Any) -> None:
+        if self.rows:
+            self._print(_epoch_row(record))
+        self.progress.update(self.task, completed=0, epoch=min(record.epoch + 1, self.epochs))
+
+    def stop(self) -> None:
+        if self.progress.live.is_started:
+            self.progress.stop()
+
+    def _print(self, text: str, markup: bool = True) -> None:
+        # Rows belong on stdout. While the bar is live on the same terminal, they go through the
+        # bar's console, which clears the bar, prints the row on its own line and redraws the bar.
+        if self.progress.live.is_started and out.is_terminal:
+            self.progress.console.print(text, markup=markup)
+        else:
+            out.print(text, markup=markup)
+
+
+def training_summary(result: Any) -> None:
+    best = result.history[result.best_epoch - 1]
+    train_curve, val_curve = _sparklines([r.train_loss for r in result.history], [r.val_loss for r in result.history])
+    out.print(f"\ntrain loss {train_curve}\nval loss   {val_curve}", markup=False)
+    out.print(f"Best epoch {best.epoch}: val loss {best.val_loss:.4f}, val accuracy {best.val_accuracy:.2%}")
+    fit = result.diagnosis.fit
+    out.print(f"Verdict: [bold {fit.colour}]{fit.verdict}[/] — {escape(result.diagnosis.advice)}")
+    out.print(f"Saved {result.output} (history: {result.history_file}, curves: {result.curves})", markup=False)
+
+
+def training_stopped(result: Any) -> None:
+    how = result.stopped.capitalize()
+    if result.saved:
+        err.print(
+            f"{how}. The best model so far is at {escape(str(result.output))}; "
+            "to continue, run the same command with --resume"
+        )
+    else:
+        err.print(f"{how} before the first epoch finished; nothing was saved")
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
+
+
+def _epoch_header() -> str:
+    return f"{'epoch':>5}  {'train loss':>10}  {'val loss':>8}  {'train acc':>9}  {'val acc':>7}  {'lr':>8}  {'time':>6}  fit"
+
+
+def _epoch_row(r: Any) -> str:
+    return (
+        f"{r.epoch:>5}  {r.train_loss:>10.4f}  {r.val_loss:>8.4f}  {r.train_accuracy:>9.2%}  "
+        f"{r.val_accuracy:>7.2%}  {r.lr:>8.3g}  {r.seconds:>5.1f}s  [{r.fit.colour}]{r.fit.value}[/]"
+    )
+
+
+def _sparklines(*series: list[float], width: int = 60) -> list[str]:
+    """Each series as a line of block characters, on one shared scale so they can be compared."""
+    blocks = "▁▂▃▄▅▆▇█"
+    low, high = min(min(s) for s in series), max(max(s) for s in series)
+    lines = []
+    for values in series:
+        step = max(1, math.ceil(len(values) / width))  # long runs: every step-th epoch
+        picked = values[::step]
+        lines.append("".join(blocks[round((v - low) / max(high - low, 1e-12) * (len(blocks) - 1))] for v in picked))
+    return lines
+
+
+# --- lr-find
+
+
+def lr_finding(finding: Any) -> None:
+    out.print(_loss_curve(finding.learning_rates, finding.losses), markup=False)
+    if finding.stopped_early:
+        out.print(f"\nStopped after {len(finding.losses)} batches: {finding.stopped_early}.", markup=False)
+    out.print(f"\nSuggested learning rate: [bold]{finding.suggestion:.3g}[/] (a tenth of where the loss was lowest)")
+    out.print(f"Try it: digits train --lr {finding.suggestion:.3g}", markup=False)
+
+
+def _loss_curve(rates: list[float], losses: list[float], width: int = 64, height: int = 14) -> str:
+    """A text plot of loss (up) against log learning rate (right)."""
+    low, high = min(losses), min(max(losses), 4 * min(losses))
+    first, last = math.log10(rates[0]), math.log10(rates[-1])
+    grid = [[" "] * width for _ in range(height)]
+    for rate, loss in zip(rates, losses, strict=True):
+        column = round((math.log10(rate) - first) / max(last - first, 1e-12) * (width - 1))
+        row = round((min(loss, high) - low) / max(high - low, 1e-12) * (height - 1))
+        grid[height - 1 - row][column] = "•"
+    lines = [f"{high:>7.3f} ┤" + "".join(grid[0])]
+    lines += ["        │" + "".join(row) for row in grid[1:-1]]
+    lines.append(f"{low:>7.3f} ┤" + "".join(grid[-1]))
+    lines.append("        └" + "─" * width)
+    lines.append(f"         lr {rates[0]:<.0e}{'learning rate (log scale)':^{width - 16}}{rates[-1]:>.0e}")
+    return "loss\n" + "\n".join(lines)
+
+
+# --- evaluate
+
+
+def evaluation(result: Any) -> None:
+    out.print(f"{result.checkpoint} on {result.data}", markup=False)
+    out.print(f"samples  {result.samples:,}\nloss     {result.loss:.4f}\naccuracy {result.accuracy:.2%}\n")
+    classes = list(result.precision)
+    per_class = Table("digit", "precision", "recall", "images", title="Per digit")
+    for name, count in zip(classes, result.confusion.sum(axis=1), strict=True):
+        per_class.add_row(name, f"{result.precision[name]:.1%}", f"{result.recall[name]:.1%}", str(count))
+    out.print(per_class)
+    confusion = Table("true \\ predicted", *classes, title="Confusion matrix (rows: true digit)")
+    for i, row in enumerate(result.confusion):
+        cells = [f"[bold]{n}[/]" if i == j else (f"[red]{n}[/]" if n else "[dim]·[/]") for j, n in enumerate(row)]
+        confusion.add_row(classes[i], *cells)
+    out.print(confusion)
+    if result.most_confused:
+        pairs = ", ".join(f"{c.true} read as {c.predicted} ({c.count}×)" for c in result.most_confused)
+        out.print(f"Most confused: {pairs}", markup=False)
+
+
+def skipped_files(skipped: list[str]) -> None:
+    for message in skipped:
+        error(message)
+    if skipped:
+        err.print(f"{_count(len(skipped), 'file')} could not be read and were left out", markup=False)
+
+
+# --- predict and show
+
+
+def prediction(p: Any, top_k: int, layer_widths: list[int]) -> None:
+    """One image's reading; with `relus_fired` (explain), every probability and each hidden layer's ReLUs."""
+    if p.failed:
+        error(p.error)
+        return
+    if p.digit is None:
+        out.print(p.error, markup=False)
+        return
+    others = "  ".join(f"{t.digit} {t.probability:.1%}" for t in p.top_k[1:top_k])
+    out.print(f"{escape(p.path)}: [bold]{p.digit}[/] ({p.confidence:.1%})" + (f"   then {others}" if others else ""))
+    if p.relus_fired is not None:
+        for digit, probability in enumerate(p.probabilities):
+            out.print(f"  {digit} │{'█' * round(probability * 40):<40} {probability:6.1%}", markup=False)
+        for i, (count, width) in enumerate(zip(p.relus_fired, layer_widths, strict=True), 1):
+            out.print(f"  hidden layer {i}: {count} of {width} ReLUs fired ({count / width:.0%})", markup=False)
+
+
+def digit_view(p: Any, image_size: int, checkpoint: Path, numbers: bool) -> None:
+    """The matrix the model reads: as numbers when asked or when they fit the terminal, else as shades."""
+    as_numbers = numbers or out.width >= 4 * image_size
+    out.print(f"{p.path} as the model sees it: {image_size}×{image_size} pixels, 0 = paper, 255 = ink\n", markup=False)
+    out.print(_pixel_numbers(p.pixels) if as_numbers else _pixel_shades(p.pixels))
+    if not as_numbers:
+        out.print(
+            f"(each pixel as two characters, ░ faint to █ full ink; --numbers prints the values, {4 * image_size} columns)",
+            markup=False,
+        )
+    out.print(f"\n{escape(str(checkpoint))} reads: [bold]{p.digit}[/] ({p.confidence:.1%})")
+
+
+def _pixel_numbers(pixels: Any) -> Text:
+    """The pixels as numbers, each cell shaded as the ink it stands for (plain numbers without colour)."""
+    text = Text()
+    for row in pixels:
+        for value in row.tolist():
+            paper = 255 - value
+            ink_colour = "grey50" if value == 0 else ("white" if value > 110 else "black")
+            text.append(f"{value:>4}", style=f"{ink_colour} on rgb({paper},{paper},{paper})")
+        text.append("\n")
+    return text
+
+
+def _pixel_shades(pixels: Any) -> Text:
+    shades = " ░▒▓█"
+    lines = [
+        "".join(shades[min(4, (value * 5) // 256) if value else 0] * 2 for value in row.tolist()) for row in pixels
+    ]
+    return Text("\n".join(lines) + "\n")
+
+
+# --- info
+
+
+def model_summary(summary: Any, config_toml: str) -> None:
+    sizes = "-".join(map(str, summary.layer_sizes))
+    total = summary.parameters
+    out.print(
+        f"{summary.checkpoint}: a {sizes} network, {total:,} parameters ({total * 4 / 2**20:.1f} MB as float32)\n",
+        markup=False,
+    )
+    table = Table("layer", "weights", "biases", "parameters", "activations (one image)")
+    for layer in summary.layers:
+        rows, columns = layer.weights
+        table.add_row(
+            str(layer.layer),
+            f"{rows} × {columns}",
+            str(layer.biases),
+            f"{layer.parameters:,}",
+            f"{layer.activations} {layer.activation}",
+        )
+    table.add_row("total", "", "", f"{total:,}", "")
+    out.print(table)
+    out.print(
+        f"input: {summary.image_size}×{summary.image_size} pixels → {summary.layer_sizes[0]} numbers, "
+        f"standardized with mean {summary.mean:.4f} and std {summary.std:.4f}",
+        markup=False,
+    )
+    metrics = summary.metrics
+    if metrics:
+        out.print(
+            f"best epoch {metrics.get('epoch')}: val loss {metrics.get('val_loss', 0):.4f}, "
+            f"val accuracy {metrics.get('val_accuracy', 0):.2%}",
+            markup=False,
+        )
+    versions = ", ".join(f"{name} {version}" for name, version in summary.versions.items())
+    out.print(f"saved with {versions}\n\nconfig:", markup=False)
+    out.print(config_toml, markup=False, end="")

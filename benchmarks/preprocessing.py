@@ -38,7 +38,6 @@ from digits.errors import DigitsError
 from digits.images import read_digit_image
 from digits.inference import probabilities
 
-DEFAULT_CHECKPOINT = Path(__file__).resolve().parent.parent / "checkpoints" / "default.safetensors"
 SEED = 0
 PAGE_SIDE = (60, 300)  # px, width and height drawn independently
 DIGIT_HEIGHT = (0.4, 0.8)  # of the page's height
@@ -234,14 +233,15 @@ def machine() -> str:
 def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--checkpoint", type=Path, default=DEFAULT_CHECKPOINT, help="model file (default: %(default)s)")
+    parser.add_argument(
+        "--checkpoint",
+        type=Path,
+        help="model file (default: the one predict uses: checkpoints/default.safetensors, else the shipped one)",
+    )
     parser.add_argument("--limit", type=positive, default=None, help="only the first N held-out digits (default: all)")
     parser.add_argument("--save-failures", type=Path, metavar="DIR", help="keep a few pipeline misreads per kind here")
     args = parser.parse_args(argv)
 
-    if not args.checkpoint.is_file():
-        print(f"{args.checkpoint}: no checkpoint; run `digits train` first, or pass --checkpoint", file=sys.stderr)
-        return 1
     try:
         model = load_model(args.checkpoint)
     except DigitsError as e:
@@ -253,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
     as_they_are = resize(held_out, model.image_size).images[: args.limit]
     readable = probabilities(model, as_they_are).argmax(axis=1) == labels
 
-    print(f"checkpoint: {args.checkpoint} ({model.image_size}×{model.image_size})")
+    print(f"checkpoint: {model.path} ({model.image_size}×{model.image_size})")
     print(f"machine: {machine()}")
     print()
     generators = [np.random.default_rng(s) for s in np.random.SeedSequence(SEED).spawn(len(KINDS) + 1)]

@@ -227,7 +227,7 @@ def test_resume_refuses_other_settings_and_finished_runs(one_epoch_run):
     assert "this run was started with other settings (train.lr)" in changed.stderr
     finished = run_digits("train", "--epochs", "1", "--output", output, "--resume")
     assert finished.returncode == 1
-    assert "this run already finished all 1 epochs" in finished.stderr
+    assert "this run already finished all its epochs (--epochs 1)" in finished.stderr
 
 
 def test_ctrl_c_keeps_the_best_model_and_says_how_to_resume(tmp_path):

@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from importlib.resources import files
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -126,7 +127,7 @@ def load_model(path: Path | None = None) -> ModelFile:
         raise DigitsError(f"{path}: checkpoint header is incomplete ({e!r} missing or wrong)") from None
     shapes_ok = model.layer_sizes[0] == model.image_size**2 and all(
         w.shape == (n_out, n_in) and b.shape == (n_out,)
-        for w, b, n_in, n_out in zip(weights, biases, sizes, sizes[1:], strict=False)
+        for w, b, (n_in, n_out) in zip(weights, biases, pairwise(sizes), strict=True)
     )
     if not shapes_ok:
         raise DigitsError(f"{path}: weight shapes do not match layer sizes {sizes}")

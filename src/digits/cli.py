@@ -6,12 +6,14 @@ Heavy modules (torch, numpy, matplotlib) are imported inside the commands that n
 
 from __future__ import annotations
 
+import os
 import signal
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
 from . import __version__, report
 from .errors import DigitsError
@@ -42,6 +44,16 @@ class _DigitsGroup(TyperGroup):
         except DigitsError as e:
             report.error(str(e))
             raise typer.Exit(e.exit_code) from None
+        except BrokenPipeError:  # `digits … | head`: the reader has all it wants, which is no error
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing more when Python flushes
+            raise typer.Exit(0) from None
+
+
+class _Command(TyperCommand):
+    """Usage lines as people write them: `IMAGE...`, not typer's `{IMAGE...}`."""
+
+    def collect_usage_pieces(self, ctx: Any) -> list[str]:
+        return [piece.removeprefix("{").removesuffix("}") for piece in super().collect_usage_pieces(ctx)]
 
 
 app = typer.Typer(
@@ -70,7 +82,7 @@ def _options(
     pass
 
 
-@app.command(short_help="Train the network; see training and validation loss each epoch.")
+@app.command(cls=_Command, short_help="Train the network; see training and validation loss each epoch.")
 def train(
     config: ConfigOption = None,
     epochs: Annotated[int | None, typer.Option(metavar="N", help="Passes over the training images.")] = None,
@@ -139,7 +151,7 @@ def train(
     report.training_summary(result)
 
 
-@app.command("lr-find", short_help="Sweep the learning rate over a few hundred batches; suggest one.")
+@app.command("lr-find", cls=_Command, short_help="Sweep the learning rate over a few hundred batches; suggest one.")
 def lr_find(
     config: ConfigOption = None,
     start: Annotated[float, typer.Option(metavar="RATE", help="Learning rate of the first batch.")] = 1e-5,
@@ -162,7 +174,7 @@ def lr_find(
     report.lr_finding(finding)
 
 
-@app.command(short_help="Measure a trained model and show where it goes wrong.")
+@app.command(cls=_Command, short_help="Measure a trained model and show where it goes wrong.")
 def evaluate(
     checkpoint: CheckpointOption = None,
     data: Annotated[
@@ -212,7 +224,7 @@ def evaluate(
         raise typer.Exit(1)
 
 
-@app.command(short_help="Read the digit in each image: a photo, a scan or a drawing.")
+@app.command(cls=_Command, short_help="Read the digit in each image: a photo, a scan or a drawing.")
 def predict(
     images: Annotated[
         list[Path],
@@ -253,7 +265,7 @@ def predict(
         raise typer.Exit(1)
 
 
-@app.command(short_help="Show a model's layers, parameters, and how it was trained.")
+@app.command(cls=_Command, short_help="Show a model's layers, parameters, and how it was trained.")
 def info(
     checkpoint: Annotated[
         Path | None,
@@ -280,7 +292,7 @@ def info(
     report.model_summary(summary, config_to_toml(summary.config))
 
 
-@app.command(short_help="Print the matrix of numbers the model sees for an image.")
+@app.command(cls=_Command, short_help="Print the matrix of numbers the model sees for an image.")
 def show(
     image: Annotated[
         Path,
@@ -317,11 +329,4 @@ def show(
 
 
 def main() -> None:
-    try:
-        app()
-    except BrokenPipeError:  # `digits … | head`: the reader has all it wants; stop quietly
-        import os
-        import sys
-
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error when Python flushes
-        sys.exit(0)
+    app()

@@ -7,6 +7,7 @@ Everything here is numpy and Pillow, never torch, so that evaluate and predict n
 from __future__ import annotations
 
 import gzip
+import re
 from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
@@ -82,10 +83,22 @@ def _download_mnist(root: Path) -> None:
             MNIST(str(root), download=True)
     except Exception as e:  # no network, a proxy, a full disk: all say the same to a person
         raise DigitsError(
-            f"{root}: MNIST is not there and could not be downloaded ({first_line(e)}); put "
+            f"{root}: MNIST is not there and could not be downloaded ({why_download_failed(e)}); put "
             f"train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte and "
             f"t10k-labels-idx1-ubyte (gzipped or not) in {root / 'MNIST' / 'raw'}"
         ) from None
+
+
+def why_download_failed(error: BaseException) -> str:
+    """What stopped a download, in a person's words: torchvision folds each mirror's failure into one message."""
+    text = str(error)
+    if re.search(r"Name or service not known|name resolution|nodename nor servname|getaddrinfo failed", text):
+        return "no network: the download servers' names could not be looked up"
+    if status := re.search(r"HTTP Error (\d+): ([^\n>]*)", text):
+        return f"the server answered HTTP {status[1]} {status[2].strip()}"
+    if reason := re.search(r"urlopen error ([^\n>]*)", text):
+        return f"the connection failed: {reason[1].strip()}"
+    return first_line(error)
 
 
 def folder_split(root: Path, split: str) -> Path:
@@ -141,21 +154,30 @@ def read_idx(path: Path) -> np.ndarray:
 
 
 def load_image_folder(root: Path, image_size: int) -> Digits:
-    """A folder with one subfolder per digit, 0…9, every image normalized as predict does."""
+    """A folder with one subfolder per digit, 0…9, every image normalized as predict does.
+
+    An image that cannot be read (or holds no digit) is left out, and `skipped` says why.
+    """
     if not root.is_dir():
         raise DigitsError(f"{root}: not a directory")
     subfolders = sorted(p for p in root.iterdir() if p.is_dir())
     strays = [p.name for p in subfolders if p.name not in CLASSES]
     if strays or not subfolders:
         raise DigitsError(f"{root}: expected subfolders named 0…9, found {strays or 'none'}")
-    images, labels = [], []
+    images, labels, skipped = [], [], []
     for folder in subfolders:
         paths = list_images(folder)
         if not paths:
             raise DigitsError(f"{folder}: no images in this class folder")
-        images += [read_digit_image(p, image_size) for p in paths]
-        labels += [int(folder.name)] * len(paths)
-    return Digits(np.stack(images), np.array(labels, dtype=np.int64), str(root))
+        for path in paths:
+            try:
+                images.append(read_digit_image(path, image_size))
+                labels.append(int(folder.name))
+            except DigitsError as e:
+                skipped.append(str(e))
+    if not images:
+        raise DigitsError(f"{root}: none of its {len(skipped)} images could be read ({skipped[0]})")
+    return Digits(np.stack(images), np.array(labels, dtype=np.int64), str(root), skipped)
 
 
 def split_train_val(digits: Digits, val_fraction: float, seed: int) -> Split:

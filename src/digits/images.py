@@ -18,7 +18,9 @@ from .errors import DigitsError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm", ".ppm", ".pnm")
 MAX_PIXELS = 40_000_000  # refuse before decoding: a 40-megapixel grayscale page is ~40 MB
-MIN_CONTRAST = 32  # ink must stand this far (of 255) from the paper, or the page is blank
+MIN_CONTRAST = 32  # a transparent image's ink must stand this far (of 255) from white to be seen on it
+MIN_INK = 0.12  # ink must take this share of the paper's light (30 levels on white paper), or the page is blank
+PAPER_GRID = 32  # the paper's brightness is fitted on a grid of about this many points a side
 
 
 class NoDigitFound(DigitsError):
@@ -35,14 +37,13 @@ def normalize_digit(gray: np.ndarray, image_size: int = 28, name: str = "image")
     """Grayscale pixels of any size and polarity -> a centred MNIST-style digit (0 paper, 255 ink)."""
     pixels = gray.astype(np.float32)
     border = np.concatenate([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])
-    paper = float(np.median(border))
-    if paper > 127:  # dark ink on light paper: flip so ink is the bright part, as in MNIST
-        pixels, paper = 255 - pixels, 255 - paper
-    pixels = _flatten_paper(pixels, paper)
-    ink_level = float(pixels.max())
-    if ink_level - paper < MIN_CONTRAST:
+    if float(np.median(border)) < 128:  # light ink on dark paper: flip, so that paper is light as on a page
+        pixels = 255 - pixels
+    ink = _without_ruled_lines(ink_share(pixels))
+    level = float(ink.max())
+    if level < MIN_INK:
         raise NoDigitFound(f"{name}: no digit found (the image is blank)")
-    ink = np.clip((pixels - paper) / (ink_level - paper), 0, 1) * 255
+    ink = np.clip(ink / level, 0, 1) * 255
 
     mask = ink > 255 * 0.25
     if not mask.any():  # only faint marks once the paper is levelled
@@ -69,22 +70,73 @@ def normalize_digit(gray: np.ndarray, image_size: int = 28, name: str = "image")
     return np.round(frame).astype(np.uint8)
 
 
-def _flatten_paper(pixels: np.ndarray, paper: float) -> np.ndarray:
-    """Paper that is not one level (a shadow, a lamp's falloff, ruled lines) made one level.
+def ink_share(pixels: np.ndarray) -> np.ndarray:
+    """Light paper with dark ink (float, 0–255) -> how much of each pixel's light the ink took, 0 to 1.
 
-    Each column's, then each row's, 10th-percentile level above the paper is subtracted;
-    a row or column darker than half the ink's contrast is the digit's own bar, left alone.
+    The paper's own brightness is estimated across the page as a smooth surface fitted to the
+    pixels that are paper (a shadow, a lamp's falloff, a phone's vignette, a tint), and each
+    pixel is divided by it: light multiplies, so ink in a shadow is as dark, next to the paper
+    around it, as ink in the light.
     """
-    contrast = pixels.max() - paper
-    for axis in (0, 1):
-        # the level of a column needs no more than 64 of its pixels (and of a row, the same)
-        step = max(1, pixels.shape[axis] // 64)
-        sample = pixels[::step] if axis == 0 else pixels[:, ::step]
-        tenth = sample.shape[axis] // 10
-        level = np.partition(sample, tenth, axis=axis).take([tenth], axis=axis) - paper
-        if (level > 0).any():
-            pixels = pixels - np.where((level > 0) & (level < 0.5 * contrast), level, 0)
-    return pixels
+    paper = _paper_brightness(pixels)
+    return np.clip(1 - pixels / np.maximum(paper, 1), 0, 1)
+
+
+def _paper_brightness(pixels: np.ndarray, degree: int = 2, rounds: int = 4) -> np.ndarray:
+    """A polynomial surface fitted to the paper on a coarse grid: from the brighter half of the
+    points (paper, however much ink there is), then from every point the last fit calls paper."""
+    height, width = pixels.shape
+    rows = np.linspace(0, height - 1, min(height, PAPER_GRID)).round().astype(int)
+    columns = np.linspace(0, width - 1, min(width, PAPER_GRID)).round().astype(int)
+    values = pixels[np.ix_(rows, columns)].ravel().astype(np.float64)
+    grid_y, grid_x = np.meshgrid(rows / height, columns / width, indexing="ij")
+    terms = _surface_terms(grid_y.ravel(), grid_x.ravel(), degree)
+    paper = values >= np.median(values)
+    for _ in range(rounds):
+        coefficients = np.linalg.lstsq(terms[paper], values[paper], rcond=None)[0]
+        residual = values - terms @ coefficients
+        noise = 1.4826 * np.median(np.abs(residual[paper])) + 1.0  # the paper's own noise, as a robust std
+        brighter = residual > -3 * noise  # darker than that is ink, left out of the next fit
+        if brighter.sum() < len(coefficients):  # too few points left to fit (a tiny image): keep the last
+            break
+        paper = brighter
+    # evaluated as a sum over i of y^i times a polynomial in x: degree + 1 outer products
+    y, x = np.arange(height, dtype=np.float32) / height, np.arange(width, dtype=np.float32) / width
+    surface = np.zeros((height, width), dtype=np.float32)
+    terms_done = 0
+    for i in range(degree + 1):
+        in_x = sum(c * x**j for j, c in enumerate(coefficients[terms_done : terms_done + degree + 1 - i]))
+        surface += np.outer(y**i, in_x.astype(np.float32))
+        terms_done += degree + 1 - i
+    low, high = values[paper].min(), values[paper].max()  # no brighter or darker than any paper seen
+    return np.clip(surface, low, high, out=surface)
+
+
+def _surface_terms(y: np.ndarray, x: np.ndarray, degree: int) -> np.ndarray:
+    """The polynomial's terms y^i x^j, i + j <= degree, one column each, in the order _paper_brightness uses."""
+    return np.stack([y**i * x**j for i in range(degree + 1) for j in range(degree + 1 - i)], axis=1)
+
+
+def _without_ruled_lines(ink: np.ndarray) -> np.ndarray:
+    """Ink less the lines of ruled or squared paper: thin lines from edge to edge, two or more alike.
+
+    A lone line is kept: it may be the digit's own stroke (a 1, or a 7's bar, in a tight crop).
+    Where a stroke crosses a line, the ink on both sides of the line carries it across.
+    """
+    seen = ink > 0.25 * max(float(ink.max()), MIN_INK)
+    for axis in (0, 1):  # 0: horizontal lines, as rows; 1: vertical lines, as columns
+        length = ink.shape[axis]
+        edges = np.diff((seen.mean(axis=1 - axis) > 0.9).astype(np.int8), prepend=0, append=0)
+        starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+        if len(starts) < 2 or (ends - starts).max() > max(3, 0.05 * length):
+            continue
+        ink = ink.copy()
+        lined = ink if axis == 0 else ink.T  # a view: rows of `lined` are the lines
+        for start, end in zip(starts, ends, strict=True):
+            first, last = max(start - 1, 0), min(end + 1, length)
+            above, below = lined[max(first - 2, 0)], lined[min(last + 1, length - 1)]
+            lined[first:last] = np.minimum(lined[first:last], np.minimum(above, below))
+    return ink
 
 
 def _digit_box(mask: np.ndarray, keep: float = 0.05) -> tuple[int, int, int, int]:
@@ -110,10 +162,10 @@ def _main_span(profile: np.ndarray, keep: float) -> tuple[int, int]:
 
 
 def list_images(path: Path) -> list[Path]:
-    """The image files in a directory (sorted), or the path itself when it is a file."""
+    """The image files in a directory and its subfolders (sorted), or the path itself when it is a file."""
     path = Path(path)
     if path.is_dir():
-        return sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+        return sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
     return [path]
 
 
@@ -126,7 +178,8 @@ def _open_grayscale(path: Path) -> np.ndarray:
             with Image.open(path) as image:
                 if image.width * image.height > MAX_PIXELS:  # known from the header, before decoding
                     raise DigitsError(
-                        f"{path}: image is {image.width}×{image.height} pixels, over the limit of {MAX_PIXELS:,} pixels"
+                        f"{path}: image is {image.width}×{image.height} pixels, over the limit of {MAX_PIXELS:,} pixels; "
+                        f"shrink it (a digit needs no more than 2,000 pixels a side) and try again"
                     )
                 image = ImageOps.exif_transpose(image)
                 if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
@@ -143,7 +196,9 @@ def _open_grayscale(path: Path) -> np.ndarray:
     except PermissionError:
         raise DigitsError(f"{path}: permission denied") from None
     except Image.DecompressionBombError:
-        raise DigitsError(f"{path}: image is over the limit of {MAX_PIXELS:,} pixels") from None
+        raise DigitsError(
+            f"{path}: image is over the limit of {MAX_PIXELS:,} pixels; shrink it and try again"
+        ) from None
     except Image.UnidentifiedImageError:
         raise DigitsError(f"{path}: not an image Pillow can read") from None
     except (OSError, SyntaxError, ValueError) as e:

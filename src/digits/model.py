@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import torch
 from torch import nn
 
@@ -16,9 +18,7 @@ class DigitMLP(nn.Module):
     def __init__(self, input_size: int, hidden: list[int], classes: int = 10, dropout: float = 0.0) -> None:
         super().__init__()
         self.layer_sizes = [input_size, *hidden, classes]
-        self.layers = nn.ModuleList(
-            nn.Linear(n_in, n_out) for n_in, n_out in zip(self.layer_sizes, self.layer_sizes[1:], strict=False)
-        )
+        self.layers = nn.ModuleList(nn.Linear(n_in, n_out) for n_in, n_out in pairwise(self.layer_sizes))
         # zeroes random activations while training only; Identity costs nothing when there is none
         self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
 

@@ -1,4 +1,4 @@
-"""Pictures of a run, as PNG files: the training curves, and the worst mistakes.
+"""Pictures of a run: the training curves, and the worst mistakes (PNG, JPEG, SVG or PDF, by the file's suffix).
 
 matplotlib's object API with the Agg canvas: no display needed, and no pyplot (whose import
 alone costs a third of a second). Imported only by the commands that draw.
@@ -13,6 +13,9 @@ from typing import Any
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from .errors import DigitsError
+
+FORMATS = ("png", "jpg", "jpeg", "svg", "pdf")
 CURVES_SIZE = (10, 4)  # inches, at 100 dpi: 1000 × 400 pixels
 DPI = 100
 
@@ -43,6 +46,7 @@ def draw_mistakes(result: Any, count: int, path: Path) -> int:
     (confidence), drawn as ink on paper into `path`; how many were drawn. No mistakes: nothing is written."""
     from .inference import worst_mistakes
 
+    picture_format(path)  # a name it cannot write is refused before any drawing
     worst = worst_mistakes(result, count)
     if len(worst) == 0:
         return 0
@@ -52,7 +56,7 @@ def draw_mistakes(result: Any, count: int, path: Path) -> int:
     figure = Figure(figsize=(columns * 1.25, rows * 1.45), dpi=DPI, layout="constrained")
     for axes in figure.subplots(rows, columns, squeeze=False).flat:
         axes.set_axis_off()
-    for axes, i in zip(figure.axes, worst, strict=False):
+    for axes, i in zip(figure.axes[: len(worst)], worst, strict=True):  # the grid's last row may have spare cells
         axes.imshow(result.digits.images[i], cmap="gray_r", vmin=0, vmax=255)
         true, read_as = classes[result.digits.labels[i]], classes[result.predicted[i]]
         axes.set_title(f"{true} → {read_as} ({result.confidence[i]:.0%})", fontsize=8)
@@ -61,10 +65,21 @@ def draw_mistakes(result: Any, count: int, path: Path) -> int:
     return len(worst)
 
 
+def picture_format(path: Path) -> str:
+    """The picture format a file name asks for (its suffix), if matplotlib can write it."""
+    suffix = Path(path).suffix.lower().lstrip(".")
+    if suffix not in FORMATS:
+        raise DigitsError(
+            f"{path}: cannot draw a picture as {suffix or 'a file with no suffix'}; name it .png, .jpg, .svg or .pdf"
+        )
+    return suffix
+
+
 def _save(figure: Figure, path: Path) -> Path:
     from .checkpoint import atomic_path
 
     path = Path(path)
     with atomic_path(path) as tmp:
-        FigureCanvasAgg(figure).print_png(str(tmp))
+        FigureCanvasAgg(figure)
+        figure.savefig(tmp, format=picture_format(path))
     return path

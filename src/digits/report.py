@@ -10,6 +10,7 @@ import dataclasses
 import json
 import math
 import os
+import sys
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -20,9 +21,18 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
+
+class _Console(Console):
+    def on_broken_pipe(self) -> None:
+        """`digits … | head`: the reader has all it wants, which is no failure (rich's own exits 1)."""
+        self.quiet = True
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing more when Python flushes
+        raise SystemExit(0)
+
+
 _colour = None if os.environ.get("NO_COLOR") else "auto"  # no-color.org: present and not empty
-out = Console(highlight=False, soft_wrap=True, color_system=_colour)
-err = Console(stderr=True, highlight=False, soft_wrap=True, color_system=_colour)
+out = _Console(highlight=False, soft_wrap=True, color_system=_colour)
+err = _Console(stderr=True, highlight=False, soft_wrap=True, color_system=_colour)
 
 
 def json_line(result: Any, include: tuple[str, ...] = ()) -> str:
@@ -214,7 +224,7 @@ def skipped_files(skipped: list[str]) -> None:
     for message in skipped:
         error(message)
     if skipped:
-        err.print(f"{_count(len(skipped), 'file')} could not be read and were left out", markup=False)
+        err.print(f"{_count(len(skipped), "file")} could not be read and {"was" if len(skipped) == 1 else "were"} left out", markup=False)
 
 
 # --- predict and show

@@ -10,9 +10,11 @@ from __future__ import annotations
 import copy
 import dataclasses
 import math
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 from typing import Literal
 
@@ -162,6 +164,7 @@ def setup(config: Config) -> tuple[DigitMLP, TrainingData]:
     torch.manual_seed(config.train.seed)
     generator = torch.Generator().manual_seed(config.train.seed)
     size = config.data.image_size
+    _check_model_fits(config, device)
     digits = load_source(config.data.source, config.data.path, "train", size)
     split = split_train_val(digits, config.data.val_fraction, config.train.seed)
     model = DigitMLP(size * size, config.model.hidden, len(CLASSES), config.model.dropout).to(device)
@@ -284,8 +287,32 @@ def _resume_state(path: Path, config: Config) -> dict:
             "resume it with the config and flags it was started with"
         )
     if len(state["history"]) >= config.train.epochs:
-        raise DigitsError(f"{path}: this run already finished all {config.train.epochs} epochs")
+        raise DigitsError(f"{path}: this run already finished all its epochs ({config.describe('train.epochs')})")
     return state
+
+
+COPIES_IN_TRAINING = 6  # weights, gradients, momentum, the best weights, and the resume snapshot's two
+
+
+def _check_model_fits(config: Config, device: torch.device) -> None:
+    """Refuse, before allocating, a network that would not fit: one line, not the allocator's own."""
+    sizes = [config.data.image_size**2, *config.model.hidden, len(CLASSES)]
+    parameters = sum(n_in * n_out + n_out for n_in, n_out in pairwise(sizes))
+    needed = parameters * 4 * COPIES_IN_TRAINING
+    if device.type == "cuda":
+        available = torch.cuda.mem_get_info(device)[0]
+    else:
+        available = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    if needed > available:
+        raise DigitsError(
+            f"{config.describe('model.hidden')}: a {'-'.join(map(str, sizes))} network has {parameters:,} "
+            f"parameters, and training it needs about {_bytes(needed)}; {device.type} has {_bytes(available)} free"
+        )
+
+
+def _bytes(n: float) -> str:
+    power = min(int(math.log10(max(n, 1)) // 3), 4)
+    return f"{n / 1000**power:,.1f} {('bytes', 'KB', 'MB', 'GB', 'TB')[power]}"
 
 
 def _model_file(model: DigitMLP, record: EpochRecord, data: TrainingData, config: Config) -> dict:

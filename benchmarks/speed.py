@@ -143,24 +143,18 @@ def training_throughput(repeats: int, workdir: Path) -> None:
 
 
 PEAK_MEMORY = """
-import atexit, runpy, sys
-def record():
-    with open("/proc/self/status") as status:
-        print(next(line for line in status if line.startswith("VmHWM:")).split()[1], file=sys.__stderr__)
-atexit.register(record)
-kind, target, *sys.argv[1:] = sys.argv[1:]
-if kind == "-c":
-    exec(compile(target, "<string>", "exec"), {"__name__": "__main__"})
-else:
-    sys.argv[0] = target
-    runpy.run_module(target, run_name="__main__", alter_sys=True)
+import os, subprocess, sys
+child = subprocess.Popen([sys.executable, *sys.argv[1:]], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+_, status, usage = os.wait4(child.pid, 0)
+print(usage.ru_maxrss, file=sys.stderr)  # KB, of that child alone, start to exit (teardown included)
 """
 
 
 def timed_child(args: list[str], repeats: int) -> tuple[float, float]:
-    """Median wall seconds of `python ARGS`, and its median peak RSS (VmHWM, MB) in a second run.
+    """Median wall seconds of `python ARGS`, and its median peak RSS (MB) in a second run.
 
-    VmHWM, not the rusage of the child: a child forked from this process (torch loaded)
+    The peak is what the kernel reports for the whole process, as `/usr/bin/time -v` does,
+    measured by a small launcher: a child forked straight from this process (torch loaded)
     would count this process's pages as its own until it execs.
     """
     seconds, peaks = [], []

@@ -9,14 +9,17 @@ import struct
 import subprocess
 import sys
 import zlib
+from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageFilter
 
 from conftest import ink_on_paper, run_digits
+from digits.checkpoint import SHIPPED_MODEL, load_model
 from digits.errors import DigitsError
 from digits.images import MAX_PIXELS, NoDigitFound, normalize_digit, read_digit_image
+from digits.inference import probabilities
 
 DIGIT_INDEX = 0  # the first held-out digit (a 5)
 
@@ -205,3 +208,44 @@ def test_show_prints_the_matrix_the_model_sees(trained, tmp_path, test_split):
     matrix = np.array([[int(v) for v in line.split()] for line in lines[2:30]])
     np.testing.assert_array_equal(matrix, read_digit_image(image))
     assert lines[-1].startswith(f"{trained} reads: {test_split.labels[0]} (")
+
+
+def _blank_page(kind: str, rng: np.random.Generator, size: tuple[int, int] = (300, 400)) -> np.ndarray:
+    """A photographed page with nothing on it, as float grey levels."""
+    height, width = size
+    ys, xs = np.mgrid[0:height, 0:width]
+    page = np.full(size, 235.0)
+    if kind == "ruled":
+        for y in range(30, height, 32):
+            page[y : y + 2] = 150
+    elif kind == "squared":
+        page[10::25] = 170
+        page[:, 10::25] = 170
+    elif kind == "shaded":  # 200 to 100 grey levels across the page
+        page = 200 - 100 * (xs + ys) / (width + height)
+    elif kind == "vignette":
+        page = 220 - 110 * (((xs - width) ** 2 + (ys - height) ** 2) / (width**2 + height**2)) ** 0.7
+    return page + rng.normal(0, 3, size)
+
+
+def _photo(page: np.ndarray, path: Path) -> Path:
+    Image.fromarray(np.clip(page, 0, 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(0.8)).save(path, quality=85)
+    return path
+
+
+@pytest.mark.parametrize("kind", ["plain", "ruled", "squared", "shaded", "vignette"])
+def test_a_blank_page_is_blank_and_a_digit_on_it_is_read(kind, tmp_path, test_split):
+    rng = np.random.default_rng(0)
+    blank = _photo(_blank_page(kind, rng), tmp_path / f"{kind}-blank.jpg")
+    with pytest.raises(NoDigitFound):
+        read_digit_image(blank)
+    model = load_model(SHIPPED_MODEL)
+    right = 0
+    for label in range(10):
+        index = int(np.flatnonzero(test_split.labels == label)[0])
+        ink = np.asarray(Image.fromarray(test_split.images[index]).resize((180, 180)), dtype=np.float64) / 255
+        page = _blank_page(kind, rng)
+        page[60:240, 110:290] = page[60:240, 110:290] * (1 - ink) + 55 * ink  # ink 55, as a pen's
+        pixels = read_digit_image(_photo(page, tmp_path / f"{kind}-{label}.jpg"))
+        right += int(probabilities(model, pixels[None])[0].argmax() == label)
+    assert right == 10

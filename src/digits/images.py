@@ -82,7 +82,7 @@ def ink_share(pixels: np.ndarray) -> np.ndarray:
     return np.clip(1 - pixels / np.maximum(paper, 1), 0, 1)
 
 
-def _paper_brightness(pixels: np.ndarray, degree: int = 2, rounds: int = 4) -> np.ndarray:
+def _paper_brightness(pixels: np.ndarray, degree: int = 2, rounds: int = 3) -> np.ndarray:
     """A polynomial surface fitted to the paper on a coarse grid: from the brighter half of the
     points (paper, however much ink there is), then from every point the last fit calls paper."""
     height, width = pixels.shape
@@ -91,11 +91,14 @@ def _paper_brightness(pixels: np.ndarray, degree: int = 2, rounds: int = 4) -> n
     values = pixels[np.ix_(rows, columns)].ravel().astype(np.float64)
     grid_y, grid_x = np.meshgrid(rows / height, columns / width, indexing="ij")
     terms = _surface_terms(grid_y.ravel(), grid_x.ravel(), degree)
-    paper = values >= np.median(values)
+    paper = values >= np.partition(values, len(values) // 2)[len(values) // 2]
     for _ in range(rounds):
-        coefficients = np.linalg.lstsq(terms[paper], values[paper], rcond=None)[0]
+        fitted = terms[paper]
+        # least squares by the normal equations (a 6×6 solve; lstsq's SVD costs more), a touch of
+        # ridge keeping it solvable when the paper is too few points to fix every term
+        coefficients = np.linalg.solve(fitted.T @ fitted + 1e-6 * np.eye(len(fitted.T)), fitted.T @ values[paper])
         residual = values - terms @ coefficients
-        noise = 1.4826 * np.median(np.abs(residual[paper])) + 1.0  # the paper's own noise, as a robust std
+        noise = 1.25 * np.abs(residual[paper]).mean() + 1.0  # the paper's own noise, as a std
         brighter = residual > -3 * noise  # darker than that is ink, left out of the next fit
         if brighter.sum() < len(coefficients):  # too few points left to fit (a tiny image): keep the last
             break

@@ -224,7 +224,8 @@ def skipped_files(skipped: list[str]) -> None:
     for message in skipped:
         error(message)
     if skipped:
-        err.print(f"{_count(len(skipped), "file")} could not be read and {"was" if len(skipped) == 1 else "were"} left out", markup=False)
+        verb = "was" if len(skipped) == 1 else "were"
+        err.print(f"{_count(len(skipped), 'file')} could not be read and {verb} left out", markup=False)
 
 
 # --- predict and show
@@ -253,10 +254,7 @@ def digit_view(p: Any, image_size: int, checkpoint: Path, numbers: bool) -> None
     out.print(f"{p.path} as the model sees it: {image_size}×{image_size} pixels, 0 = paper, 255 = ink\n", markup=False)
     out.print(_pixel_numbers(p.pixels) if as_numbers else _pixel_shades(p.pixels))
     if not as_numbers:
-        out.print(
-            f"(each pixel as two characters, ░ faint to █ full ink; --numbers prints the values, {4 * image_size} columns)",
-            markup=False,
-        )
+        out.print("(░ faint to █ full ink, two characters a pixel; --numbers prints the values)", markup=False)
     out.print(f"\n{escape(str(checkpoint))} reads: [bold]{p.digit}[/] ({p.confidence:.1%})")
 
 

@@ -59,6 +59,14 @@ def one_epoch_run(_one_epoch_run, tmp_path) -> Path:
     return tmp_path / _one_epoch_run.name
 
 
+@pytest.fixture
+def quick_config(tmp_path) -> Path:
+    """A config that trains in a fraction of a second an epoch: a narrow network, no augmentation."""
+    path = tmp_path / "quick.toml"
+    path.write_text("[data]\naugment = false\n[model]\nhidden = [32]\n")
+    return path
+
+
 def write_idx(path: Path, array: np.ndarray) -> None:
     """Write `array` (uint8) in LeCun's IDX format; gzipped when the name ends in .gz."""
     header = bytes([0, 0, 0x08, array.ndim]) + b"".join(n.to_bytes(4, "big") for n in array.shape)

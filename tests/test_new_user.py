@@ -138,13 +138,13 @@ def test_a_second_run_on_the_same_output_is_refused(tmp_path):
     assert not RunFiles.beside(output).lock.exists(), "the lock goes when the run stops"
 
 
-def test_a_stale_lock_is_taken_over(tmp_path):
+def test_a_stale_lock_is_taken_over(tmp_path, quick_config):
     output = tmp_path / "m.safetensors"
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     RunFiles.beside(output).lock.write_text(dead.stdout)
-    result = run_digits("train", "--epochs", "1", "--output", str(output), "--quiet")
+    result = run_digits("train", "--config", str(quick_config), "--epochs", "1", "--output", str(output), "--quiet")
     assert result.returncode == 0, result.stderr
-    assert "Training a 784-512-256-10 network" in result.stderr and ", 1 epoch on " in result.stderr
+    assert "Training a 784-32-10 network" in result.stderr and ", 1 epoch on " in result.stderr
     assert output.exists() and not RunFiles.beside(output).lock.exists()
 
 

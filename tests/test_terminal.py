@@ -48,8 +48,9 @@ def run_in_terminal(args: list[str], columns: int, rows: int = 60, timeout: floa
 
 
 @pytest.mark.parametrize("columns", [80, 120, 200])
-def test_epoch_rows_are_clean_lines_above_the_bar(tmp_path, columns):
-    lines = run_in_terminal(["train", "--epochs", "3", "--output", str(tmp_path / "m.safetensors")], columns)
+def test_epoch_rows_are_clean_lines_above_the_bar(tmp_path, quick_config, columns):
+    output = tmp_path / "m.safetensors"
+    lines = run_in_terminal(["train", "--config", str(quick_config), "--epochs", "3", "--output", str(output)], columns)
     header = next(i for i, line in enumerate(lines) if line.startswith("epoch  train loss"))
     rows = lines[header + 1 : header + 4]
     assert [row.split()[0] for row in rows] == ["1", "2", "3"], lines

@@ -301,7 +301,7 @@ def test_lr_find_takes_the_very_step_that_training_takes(tmp_path):
         optimizer.param_groups[0]["lr"] = lr
         inputs, targets = next(batches)
         loss, _ = step(model, inputs, targets, "train", optimizer, config.train.label_smoothing)
-        raw.append(loss.item() / len(targets))
+        raw.append(loss.item())
     assert finding.learning_rates[1] == pytest.approx(start * (end / start) ** (1 / (steps - 1)))
     smoothed_second = (SMOOTHING * (1 - SMOOTHING) * raw[0] + (1 - SMOOTHING) * raw[1]) / (1 - SMOOTHING**2)
     assert finding.losses[:2] == pytest.approx([raw[0], smoothed_second], rel=1e-6)

@@ -48,7 +48,7 @@ def find_lr(config: Config, start: float = 1e-5, end: float = 10.0, steps: int =
         for group in optimizer.param_groups:
             group["lr"] = lr
         loss, _ = step(model, inputs, targets, "train", optimizer, config.train.label_smoothing)
-        average = SMOOTHING * average + (1 - SMOOTHING) * loss.item() / len(targets)
+        average = SMOOTHING * average + (1 - SMOOTHING) * loss.item()
         smoothed = average / (1 - SMOOTHING ** (number + 1))  # without the bias toward the 0 it started at
         if not math.isfinite(smoothed):
             stopped_early = f"the loss became {smoothed} at lr {lr:.3g}"

@@ -203,11 +203,12 @@ def step(
     """One batch: forward and loss, and in the "train" stage backward and an update too.
 
     Training optimizes the config's objective (label smoothing included); validation measures
-    plain cross-entropy. Returns the batch's summed loss and its number of right answers, still
-    on the device, so that nothing waits on it.
+    plain cross-entropy. Returns the batch's mean loss and the scores (logits), still on the
+    device, so that nothing waits on them.
     """
     training = stage == "train"
-    model.train(training)
+    if model.training != training:
+        model.train(training)  # dropout on or off
     with torch.set_grad_enabled(training):
         logits = model(inputs)
         loss = F.cross_entropy(logits, targets, label_smoothing=label_smoothing if training else 0.0)
@@ -216,7 +217,7 @@ def step(
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-    return loss.detach() * len(targets), (logits.argmax(dim=1) == targets).sum()
+    return loss.detach(), logits.detach()
 
 
 def train_epoch(
@@ -240,8 +241,9 @@ def measure(model: DigitMLP, data: TrainingData, part: Part) -> tuple[float, flo
     """Mean cross-entropy and accuracy of the model on a part's untouched images."""
     total_loss, correct = 0.0, 0
     for inputs, targets in data.measuring_batches(part):
-        loss, right = step(model, inputs, targets, "validate")
-        total_loss, correct = total_loss + loss.item(), correct + int(right)
+        loss, logits = step(model, inputs, targets, "validate")
+        total_loss += loss.item() * len(targets)
+        correct += int((logits.argmax(dim=1) == targets).sum())
     samples = len(data.labels[part])
     return total_loss / samples, correct / samples
 

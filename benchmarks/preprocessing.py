@@ -1,6 +1,6 @@
 """How well does the model read digits as people send them? Plain resize vs the digits pipeline.
 
-Every one of the 1,000 bundled held-out MNIST digits is drawn the way people's images tend to
+The first 1,000 of MNIST's official test digits (bundled; no model trained on them) are each drawn the way people's images tend to
 look (dark ink on a white page of any size, felt-tip strokes, a transparent PNG, white on black,
 a JPEG photo of grey paper), written to a real file, and read back two ways:
 
@@ -9,7 +9,7 @@ a JPEG photo of grey paper), written to a real file, and read back two ways:
 - digits pipeline: `digits.images.read_digit_image`, which `digits predict` uses (polarity,
   paper level, crop to the ink, 20×20 box, centre of mass). A file it refuses counts as wrong.
 
-The last row is the MNIST test split itself, written as 28×28 PNGs, read back the same two ways.
+The last row is those test digits themselves, written as 28×28 PNGs, read back the same two ways.
 The drawings come from a seeded generator, so every run (and every --limit prefix) is the same.
 
     python benchmarks/preprocessing.py [--checkpoint PATH] [--limit N] [--save-failures DIR]
@@ -33,7 +33,7 @@ import numpy as np
 from PIL import Image, ImageFilter
 
 from digits.checkpoint import ModelFile, load_model
-from digits.data import SAMPLE_DIR, load_idx_dir, resize
+from digits.data import TEST_DIR, load_idx_dir, resize
 from digits.errors import DigitsError
 from digits.images import read_digit_image
 from digits.inference import probabilities
@@ -134,7 +134,7 @@ KINDS: list[tuple[str, Render]] = [
     ("white on black", white_on_black),
     ("JPEG on grey paper", jpeg_on_grey_paper),
 ]
-MNIST_KIND = ("MNIST test split (28×28 PNG)", mnist_png)
+MNIST_KIND = ("MNIST test digits (28×28 PNG)", mnist_png)
 
 
 # --- reading the files back -----------------------------------------------------------------
@@ -238,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
         type=Path,
         help="model file (default: the one predict uses: checkpoints/default.safetensors, else the shipped one)",
     )
-    parser.add_argument("--limit", type=positive, default=None, help="only the first N held-out digits (default: all)")
+    parser.add_argument("--limit", type=positive, default=1000, help="the first N test digits (default: %(default)s)")
     parser.add_argument("--save-failures", type=Path, metavar="DIR", help="keep a few pipeline misreads per kind here")
     args = parser.parse_args(argv)
 
@@ -247,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     except DigitsError as e:
         print(e, file=sys.stderr)
         return 1
-    held_out = load_idx_dir(SAMPLE_DIR, "t10k")
+    held_out = load_idx_dir(TEST_DIR, "t10k")
     images, labels = held_out.images[: args.limit], held_out.labels[: args.limit]
     # what the model reads in the digits as they are: a misread of one it reads right is new
     as_they_are = resize(held_out, model.image_size).images[: args.limit]

@@ -9,7 +9,8 @@
    (import, data loading) is left out of all three; digits' epochs include its validation,
    history and checkpoint writes.
 2. Start-up: `digits --help` and every command's `--help`, and `digits predict one.png`,
-   against `python -c "import torch"`; with peak memory (max RSS) for predict.
+   against `python -c "import torch"`; with peak memory (max RSS) for predict; and the Python
+   API from a cold interpreter, `import digits; digits.load_model().predict(path)`.
 3. Batch prediction: per-image cost of predicting 1,000 image files against a bare Pillow
    open-and-convert loop over the same files.
 4. Training memory: peak RSS of training on the bundled sample and on 60,000 synthetic digits,
@@ -38,7 +39,7 @@ from PIL import Image
 
 from digits.checkpoint import load_model
 from digits.config import Config
-from digits.data import SAMPLE_DIR, load_idx_dir, normalize, split_train_val
+from digits.data import SAMPLE_DIR, TEST_DIR, load_idx_dir, normalize, split_train_val
 from digits.inference import predict_paths
 from digits.model import DigitMLP
 from digits.trainer import train
@@ -173,7 +174,7 @@ def start_up(repeats: int, image: Path) -> None:
     print("start-up (seconds)", flush=True)
     torch_seconds, torch_mb = timed_child(["-c", "import torch"], repeats)
     digits = ["-m", "digits"]
-    for command in ([], ["train"], ["evaluate"], ["predict"], ["show"], ["lr-find"]):
+    for command in ([], ["train"], ["evaluate"], ["predict"], ["show"], ["lr-find"], ["export"]):
         seconds, _ = timed_child([*digits, *command, "--help"], repeats)
         name = " ".join(["digits", *command, "--help"])
         report(name, f"{seconds:.3f} s", f"import torch {torch_seconds:.3f} s", f"{seconds / torch_seconds:.2f}x")
@@ -185,6 +186,9 @@ def start_up(repeats: int, image: Path) -> None:
         f"{seconds / torch_seconds:.2f}x",
     )
     report("digits predict one.png, peak memory", f"{peak:.0f} MB", f"import torch {torch_mb:.0f} MB", "goal < 150 MB")
+    from_python = f"import digits; print(digits.load_model().predict({str(image)!r}).digit)"
+    seconds, _ = timed_child(["-c", from_python], repeats)
+    report("python: import digits; load_model().predict(one.png)", f"{seconds:.3f} s", "goal ≤ 0.25 s", "")
 
 
 # --- 3. batch prediction ----------------------------------------------------------------------
@@ -193,7 +197,7 @@ def start_up(repeats: int, image: Path) -> None:
 def write_drawings(directory: Path, count: int) -> list[Path]:
     """Held-out digits drawn as dark ink on white pages of 60–300 px, off centre, as PNG files."""
     rng = np.random.default_rng(0)
-    test = load_idx_dir(SAMPLE_DIR, "t10k")
+    test = load_idx_dir(TEST_DIR, "t10k")
     paths = []
     for i in range(count):
         width, height = rng.integers(60, 301, size=2)
@@ -263,7 +267,7 @@ def training_memory(repeats: int, workdir: Path) -> None:
     )
     raw = workdir / "synthetic" / "MNIST" / "raw"
     raw.mkdir(parents=True)
-    sample, test = load_idx_dir(SAMPLE_DIR, "train"), load_idx_dir(SAMPLE_DIR, "t10k")
+    sample, test = load_idx_dir(SAMPLE_DIR, "train"), load_idx_dir(TEST_DIR, "t10k")
     rng = np.random.default_rng(0)
     index = rng.integers(0, len(sample.labels), size=60_000)
     shifted = np.stack([np.roll(sample.images[i], rng.integers(-2, 3, size=2), axis=(0, 1)) for i in index])

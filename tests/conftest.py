@@ -5,15 +5,17 @@ from __future__ import annotations
 import gzip
 import os
 import shutil
+import struct
 import subprocess
 import sys
+import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from digits.data import SAMPLE_DIR, load_idx_dir
+from digits.data import TEST_DIR, Digits, load_idx_dir
 
 TRAIN_EPOCHS = 3
 
@@ -28,8 +30,9 @@ def run_digits(*args: str, cwd: Path | None = None) -> subprocess.CompletedProce
 
 @pytest.fixture(scope="session")
 def test_split():
-    """The bundled sample's 1,000 held-out digits."""
-    return load_idx_dir(SAMPLE_DIR, "t10k")
+    """The first 1,000 of MNIST's official test digits, bundled with digits: no model here trained on them."""
+    digits = load_idx_dir(TEST_DIR, "t10k")
+    return Digits(digits.images[:1000], digits.labels[:1000], digits.source)
 
 
 @pytest.fixture(scope="session")
@@ -65,6 +68,16 @@ def quick_config(tmp_path) -> Path:
     path = tmp_path / "quick.toml"
     path.write_text("[data]\naugment = false\n[model]\nhidden = [32]\n")
     return path
+
+
+def huge_png_header(width: int, height: int) -> bytes:
+    """A PNG whose header claims width × height pixels, with no pixel data to speak of."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b"")
 
 
 def write_idx(path: Path, array: np.ndarray) -> None:

@@ -112,13 +112,14 @@ def test_missing_checkpoint_says_how_to_make_one(tmp_path):
         load_model(tmp_path / "none.safetensors")
 
 
-def test_shipped_model_reads_the_bundled_test_split(tmp_path, test_split):
+def test_shipped_model_is_the_full_mnist_run_and_reads_the_test_digits(tmp_path, test_split):
     from digits.checkpoint import SHIPPED_MODEL
     from digits.inference import evaluate
 
     model = load_model(SHIPPED_MODEL)
-    assert model.config["train"]["output"] == "checkpoints/default.safetensors"
-    assert evaluate(model, test_split).accuracy >= 0.98
+    assert model.config["train"]["output"] == "checkpoints/mnist.safetensors"
+    assert model.layer_sizes == [784, 1500, 1000, 500, 10]
+    assert evaluate(model, test_split).accuracy >= 0.99
     result = run_digits("evaluate", "--json", cwd=tmp_path)  # no checkpoints/ here: the shipped model
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["checkpoint"] == str(SHIPPED_MODEL)

@@ -5,17 +5,15 @@ from __future__ import annotations
 import io
 import os
 import shutil
-import struct
 import subprocess
 import sys
-import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image, ImageFilter
 
-from conftest import ink_on_paper, run_digits
+from conftest import huge_png_header, ink_on_paper, run_digits
 from digits.checkpoint import SHIPPED_MODEL, load_model
 from digits.errors import DigitsError
 from digits.images import MAX_PIXELS, NoDigitFound, normalize_digit, read_digit_image
@@ -125,16 +123,6 @@ def test_blank_page_is_no_digit(paper):
         normalize_digit(noise)
 
 
-def _huge_png_header(width: int, height: int) -> bytes:
-    """A PNG whose header claims width × height pixels, with no pixel data to speak of."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b"")
-
-
 def _truncated_png(test_split) -> bytes:
     buffer = io.BytesIO()
     ink_on_paper(test_split.images[1]).save(buffer, "PNG")
@@ -145,7 +133,7 @@ BAD_FILES = {
     "notes.png": (lambda split: b"shopping list: eggs, milk", "not an image Pillow can read"),
     "truncated.png": (_truncated_png, "cannot decode image (image file is truncated"),
     "empty.png": (lambda split: b"", "empty file (0 bytes)"),
-    "huge.png": (lambda split: _huge_png_header(50_000, 50_000), "image is over the limit of 40,000,000 pixels"),
+    "huge.png": (lambda split: huge_png_header(50_000, 50_000), "image is over the limit of 40,000,000 pixels"),
 }
 
 
@@ -192,7 +180,7 @@ def test_unreadable_file(trained, tmp_path, test_split):
 
 def test_huge_image_refused_before_decoding(tmp_path):
     path = tmp_path / "huge.png"
-    path.write_bytes(_huge_png_header(10_000, 10_000))
+    path.write_bytes(huge_png_header(10_000, 10_000))
     with pytest.raises(DigitsError, match=f"10000×10000 pixels, over the limit of {MAX_PIXELS:,} pixels"):
         read_digit_image(path)
 

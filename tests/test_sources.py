@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from conftest import ink_on_paper, run_digits, write_idx, write_image_folder
 from digits.data import SAMPLE_DIR, load_idx_dir
 
@@ -25,23 +27,25 @@ def _train_then_evaluate(config: Path, model: Path) -> tuple[str, dict]:
     return trained.stderr, json.loads(report.stdout)
 
 
-def test_mnist_source_reads_torchvision_layout(tmp_path, test_split):
-    raw = tmp_path / "mnist" / "MNIST" / "raw"
+@pytest.mark.parametrize("layout", ["torchvision", "flat"])
+def test_mnist_source_reads_its_files_and_tests_on_the_official_set(tmp_path, layout):
+    root = tmp_path / "mnist"
+    raw = root / "MNIST" / "raw" if layout == "torchvision" else root
     raw.mkdir(parents=True)
     train = load_idx_dir(SAMPLE_DIR, "train")
     write_idx(raw / "train-images-idx3-ubyte", train.images[:3000])
     write_idx(raw / "train-labels-idx1-ubyte", train.labels[:3000])
-    write_idx(raw / "t10k-images-idx3-ubyte", test_split.images[:400])
-    write_idx(raw / "t10k-labels-idx1-ubyte", test_split.labels[:400])
     config = _write_config(
         tmp_path / "mnist.toml",
-        f'[data]\nsource = "mnist"\npath = "{tmp_path / "mnist"}"\n[model]\nhidden = [64]\n'
+        f'[data]\nsource = "mnist"\npath = "nowhere"\n[model]\nhidden = [64]\n'
         f'[train]\nepochs = 3\noutput = "{tmp_path / "m.safetensors"}"\n',
     )
-    log, report = _train_then_evaluate(config, tmp_path / "m.safetensors")
-    assert "on 2,700 images (300 held out for validation)" in log
-    assert report["samples"] == 400 and report["accuracy"] > 0.8
-    assert report["data"] == f"MNIST under {tmp_path / 'mnist'} (test)"
+    trained = run_digits("train", "--config", str(config), "--data-path", str(root))
+    assert trained.returncode == 0, trained.stderr
+    assert "on 2,700 images (300 held out for validation)" in trained.stderr
+    report = json.loads(run_digits("evaluate", "--checkpoint", str(tmp_path / "m.safetensors"), "--json").stdout)
+    assert report["data"] == "the official MNIST test set (10,000 digits)"
+    assert report["samples"] == 10_000 and report["accuracy"] > 0.8
 
 
 def test_folder_source_with_train_and_test(tmp_path, test_split):

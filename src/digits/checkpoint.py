@@ -31,7 +31,7 @@ from .errors import DigitsError, first_line
 FORMAT = "digits-mlp"
 FORMAT_VERSION = 1
 DEFAULT_MODEL = Path("checkpoints/default.safetensors")
-SHIPPED_MODEL = Path(str(files("digits") / "pretrained" / "default.safetensors"))
+SHIPPED_MODEL = Path(str(files("digits") / "pretrained" / "mnist.safetensors"))  # configs/mnist.toml's run
 
 
 @dataclass

@@ -16,7 +16,7 @@ import typer
 from typer.core import TyperCommand, TyperGroup
 
 from . import __version__, report
-from .errors import DigitsError
+from .errors import DigitsError, needs_extra
 
 WORST_MISTAKES = 24
 
@@ -99,6 +99,10 @@ def train(
         ),
     ] = None,
     device: Annotated[str | None, typer.Option(metavar="NAME", help="auto, cpu, cuda, cuda:N or mps.")] = None,
+    data_path: Annotated[
+        Path | None,
+        typer.Option(metavar="DIR", help="The data's folder (data.path), for the mnist and folder sources."),
+    ] = None,
     resume: Annotated[
         bool,
         typer.Option(
@@ -126,11 +130,13 @@ def train(
 
     flags = {"epochs": epochs, "lr": lr, "batch_size": batch_size, "seed": seed, "device": device}
     flags["output"] = None if output is None else str(output)
-    cfg = load_config(config, {f"train.{key}": value for key, value in flags.items()})
+    overrides = {f"train.{key}": value for key, value in flags.items()}
+    cfg = load_config(config, {**overrides, "data.path": None if data_path is None else str(data_path)})
     if print_config:
         return report.out.print(config_to_toml(cfg), markup=False, end="")
 
-    from .trainer import Terminated, train
+    with needs_extra("training"):
+        from .trainer import Terminated, train
 
     def on_terminate(signum: int, frame: Any) -> None:
         raise Terminated  # from a scheduler or `kill`: stop as Ctrl-C does, saving the state
@@ -166,7 +172,9 @@ def lr_find(
     well before it blows up. Nothing is saved.
     """
     from .config import load_config
-    from .lr_finder import find_lr
+
+    with needs_extra("lr-find"):
+        from .lr_finder import find_lr
 
     finding = find_lr(load_config(config), start, end, steps)
     if json_output:
@@ -206,7 +214,8 @@ def evaluate(
     model = load_model(checkpoint)
     result = evaluate(model, load_evaluation_digits(model, data))
     if errors is not None:
-        from .plots import draw_mistakes
+        with needs_extra("drawing the mistakes"):
+            from .plots import draw_mistakes
 
         drawn = draw_mistakes(result, WORST_MISTAKES, errors)
         report.err.print(
@@ -250,17 +259,48 @@ def predict(
     subfolders. A file that cannot be read is reported and the others are still read; the
     exit status is then 1.
     """
-    from .checkpoint import load_model
-    from .inference import predict_paths
+    from .reader import load_model
 
-    model = load_model(checkpoint)
+    reader = load_model(checkpoint)
     failures = 0
-    for prediction in predict_paths(model, images, top_k, explain):
+    for prediction in reader.predict_files(images, top_k, explain):
         failures += prediction.failed
         if json_output:
             print(report.json_line(prediction), flush=True)
         else:
-            report.prediction(prediction, top_k, model.layer_sizes[1:-1])
+            report.prediction(prediction, top_k, reader.layer_sizes[1:-1])
+    if failures:
+        raise typer.Exit(1)
+
+
+@app.command(cls=_Command, short_help="Read every digit on each image, left to right, as a number.")
+def read(
+    images: Annotated[
+        list[Path],
+        typer.Argument(
+            metavar="IMAGE...", help="Image files or directories of them.", show_default=False, readable=False
+        ),
+    ],
+    checkpoint: CheckpointOption = None,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print JSON Lines: one JSON object per image, one per line.")
+    ] = False,
+) -> None:
+    """Read every digit on each image, left to right, as a number: a date, a house number.
+
+    Digits are found as ink separated by blank columns, each prepared as `predict` prepares a
+    lone digit. A file that cannot be read is reported and the others are still read; the exit
+    status is then 1.
+    """
+    from .reader import load_model
+
+    failures = 0
+    for reading in load_model(checkpoint).read_files(images):
+        failures += reading.failed
+        if json_output:
+            print(report.json_line(reading), flush=True)
+        else:
+            report.number_reading(reading)
     if failures:
         raise typer.Exit(1)
 
@@ -317,15 +357,69 @@ def show(
     the network's first layer multiplies. Where the numbers do not fit the terminal, each
     pixel is drawn as a shade instead (--numbers prints them anyway).
     """
-    from .checkpoint import load_model
-    from .images import read_digit_image
-    from .inference import predict_pixels
+    from .reader import load_model
 
-    model = load_model(checkpoint)
-    prediction = predict_pixels(model, str(image), read_digit_image(image, model.image_size))
+    reader = load_model(checkpoint)
+    prediction = reader.predict(image)
+    if prediction.digit is None:
+        raise DigitsError(prediction.error)  # a blank page: nothing to show
     if json_output:
         return print(report.json_line(prediction, include=("pixels",)))
-    report.digit_view(prediction, model.image_size, model.path, numbers)
+    report.digit_view(prediction, reader.model.image_size, reader.path, numbers)
+
+
+@app.command(cls=_Command, short_help="Write a model as ONNX, for runtimes other than Python.")
+def export(
+    output: Annotated[
+        Path, typer.Argument(metavar="FILE.onnx", help="Where to write the ONNX model.", show_default=False)
+    ],
+    checkpoint: CheckpointOption = None,
+) -> None:
+    """Write a model as ONNX (opset 17): a batch of pixel matrices in, the ten probabilities out.
+
+    The input is float32 (N, 28, 28) (the model's image size), 0 = paper and 255 = ink, as
+    `digits show` prints it; standardization is inside the graph. Needs the onnx extra.
+    """
+    from .checkpoint import load_model
+
+    with needs_extra("export", "onnx"):
+        from .export import export_onnx
+
+    model = load_model(checkpoint)
+    report.out.print(f"Wrote {export_onnx(model, output)} ({'-'.join(map(str, model.layer_sizes))})", markup=False)
+
+
+@app.command(cls=_Command, short_help="Draw a digit, or drop a photo, in the browser.")
+def serve(
+    checkpoint: CheckpointOption = None,
+    host: Annotated[
+        str, typer.Option(metavar="ADDRESS", help="Address to listen on; 0.0.0.0 for every interface.")
+    ] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option(metavar="N", min=0, max=65535, help="Port to listen on; 0 picks a free one.")
+    ] = 8000,
+    open_browser: Annotated[bool, typer.Option("--open", help="Open the page in the web browser.")] = False,
+) -> None:
+    """Start a local web server: a drawing pad that reads your digit as you draw, and a JSON API.
+
+    POST an image to /api/predict for the JSON that `digits predict --json` prints; GET
+    /api/health and /api/model. Ctrl-C stops it.
+    """
+    from .reader import load_model
+    from .server import serve as run_server
+
+    reader = load_model(checkpoint)
+    if host in ("0.0.0.0", "::", ""):
+        report.err.print(f"warning: listening on every interface ({host or '*'}): anyone on your network can use it")
+
+    def ready(url: str) -> None:
+        report.out.print(f"digits serve: {url} (Ctrl-C stops it)", markup=False)
+        if open_browser:
+            import webbrowser
+
+            webbrowser.open(url)
+
+    run_server(reader, host, port, on_ready=ready)
 
 
 def main() -> None:

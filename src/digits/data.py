@@ -18,7 +18,8 @@ from PIL import Image
 from .errors import DigitsError, first_line
 from .images import list_images, read_digit_image
 
-SAMPLE_DIR = Path(str(files("digits") / "mnist_sample"))
+SAMPLE_DIR = Path(str(files("digits") / "mnist_sample"))  # 8,000 MNIST training digits
+TEST_DIR = Path(str(files("digits") / "mnist_test"))  # MNIST's official 10,000 test digits
 CLASSES = [str(digit) for digit in range(10)]
 
 
@@ -43,32 +44,42 @@ class Split:
 
 
 def load_source(source: str, path: str, split: str, image_size: int) -> Digits:
-    """The "train" or "test" split of a configured data source, at image_size × image_size."""
+    """The "train" or "test" split of a configured data source, at image_size × image_size.
+
+    The test split of "sample" and "mnist" is MNIST's official test set, bundled with digits:
+    the sample's 8,000 digits are all for training and validation.
+    """
+    if source in ("sample", "mnist") and split == "test":
+        digits = load_idx_dir(TEST_DIR, "t10k")
+        digits.source = "the official MNIST test set (10,000 digits)"
+        return resize(digits, image_size)
     if source == "sample":
-        digits = load_idx_dir(SAMPLE_DIR, "train" if split == "train" else "t10k")
-        digits.source = f"the bundled MNIST sample ({split} split)"
+        digits = load_idx_dir(SAMPLE_DIR, "train")
+        digits.source = "the bundled MNIST sample"
         return resize(digits, image_size)
     if not path:
         raise DigitsError(f'data.path: source "{source}" reads a directory; set data.path in the config')
     if source == "mnist":
-        return resize(load_mnist(Path(path), split), image_size)
+        return resize(load_mnist(Path(path)), image_size)
     if source == "folder":
         return load_image_folder(folder_split(Path(path), split), image_size)
     raise DigitsError(f'data.source: unknown source "{source}"')
 
 
-def load_mnist(root: Path, split: str) -> Digits:
-    """The full MNIST in torchvision's layout, root/MNIST/raw; torchvision downloads it if missing.
+def load_mnist(root: Path) -> Digits:
+    """MNIST's 60,000 training digits: root's own IDX files, or torchvision's layout root/MNIST/raw,
+    where torchvision downloads them if they are missing.
 
-    Once the files are there they are read directly, as the sample is: importing torchvision
-    costs more than a second and 160 MB that reading four files does not need.
+    Once the files are there they are read directly: importing torchvision costs more than a
+    second and 160 MB that reading two files does not need.
     """
-    raw = root / "MNIST" / "raw"
-    prefix = "train" if split == "train" else "t10k"
-    if not any(raw.glob(f"{prefix}-images-idx3-ubyte*")):
-        _download_mnist(root)
-    digits = load_idx_dir(raw, prefix)
-    digits.source = f"MNIST under {root} ({split})"
+    for directory in (root, root / "MNIST" / "raw"):
+        if any(directory.glob("train-images-idx3-ubyte*")):
+            break
+    else:
+        _download_mnist(root)  # into root/MNIST/raw, the loop's last directory
+    digits = load_idx_dir(directory, "train")
+    digits.source = f"MNIST under {directory}"
     return digits
 
 
@@ -84,8 +95,7 @@ def _download_mnist(root: Path) -> None:
     except Exception as e:  # no network, a proxy, a full disk: all say the same to a person
         raise DigitsError(
             f"{root}: MNIST is not there and could not be downloaded ({why_download_failed(e)}); put "
-            f"train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte and "
-            f"t10k-labels-idx1-ubyte (gzipped or not) in {root / 'MNIST' / 'raw'}"
+            f"train-images-idx3-ubyte and train-labels-idx1-ubyte (gzipped or not) in {root}"
         ) from None
 
 

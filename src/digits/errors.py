@@ -1,5 +1,10 @@
 """The one error type the library raises for problems a person can fix."""
 
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 
 class DigitsError(Exception):
     """A failure with a message a person can act on; the CLI prints it as one line."""
@@ -16,3 +21,19 @@ class ConfigError(DigitsError):
 def first_line(error: BaseException) -> str:
     """The first line of an exception's message (or its class name), to quote in one line."""
     return (str(error).strip().splitlines() or [error.__class__.__name__])[0]
+
+
+EXTRAS = {"train": ("torch", "torchvision", "matplotlib"), "onnx": ("onnx",)}  # pyproject's extras
+
+
+@contextmanager
+def needs_extra(what: str, extra: str = "train") -> Iterator[None]:
+    """Turn the import error of a package only an extra installs into one line that says what to do."""
+    try:
+        yield
+    except ModuleNotFoundError as e:
+        if (e.name or "").split(".")[0] not in EXTRAS[extra]:
+            raise
+        raise DigitsError(
+            f'{what} needs {e.name}, which a reader install leaves out; install it with: pip install "digits[{extra}]"'
+        ) from None

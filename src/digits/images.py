@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 from PIL import Image, ImageOps
@@ -20,6 +21,7 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".we
 MAX_PIXELS = 40_000_000  # refuse before decoding: a 40-megapixel grayscale page is ~40 MB
 MIN_CONTRAST = 32  # a transparent image's ink must stand this far (of 255) from white to be seen on it
 MIN_INK = 0.12  # ink must take this share of the paper's light (30 levels on white paper), or the page is blank
+INK_SEEN = 255 * 0.25  # a pixel with a quarter of the darkest ink's darkness is ink, for finding the digit
 PAPER_GRID = 32  # the paper's brightness is fitted on a grid of about this many points a side
 
 
@@ -27,38 +29,68 @@ class NoDigitFound(DigitsError):
     """The image holds no ink: a blank page."""
 
 
+class ImageTooLarge(DigitsError):
+    """The image has more pixels than MAX_PIXELS."""
+
+
 def read_digit_image(path: Path, image_size: int = 28) -> np.ndarray:
     """Read any image Pillow reads and return it as an image_size × image_size uint8 matrix."""
-    gray = _open_grayscale(Path(path))
+    gray = open_grayscale(Path(path))
     return normalize_digit(gray, image_size, name=str(path))
 
 
 def normalize_digit(gray: np.ndarray, image_size: int = 28, name: str = "image") -> np.ndarray:
     """Grayscale pixels of any size and polarity -> a centred MNIST-style digit (0 paper, 255 ink)."""
+    ink = ink_on_page(gray, name)
+    top, bottom, left, right = _digit_box(ink > INK_SEEN)
+    return mnist_frame(ink[top:bottom, left:right], image_size)
+
+
+def digit_boxes(gray: np.ndarray, name: str = "image") -> tuple[np.ndarray, list[tuple[int, int, int, int]]]:
+    """The ink on a page (as ink_on_page) and each digit's box, left to right, as (left, top, right,
+    bottom) in the image's pixels: digits are the runs of columns with ink, split by blank columns,
+    each holding at least a tenth of the largest one's ink (less is a speck)."""
+    ink = ink_on_page(gray, name)
+    seen = ink > INK_SEEN
+    top, bottom, left, right = _digit_box(seen)
+    columns = seen[top:bottom, left:right]
+    edges = np.flatnonzero(np.diff(columns.any(axis=0).astype(np.int8), prepend=0, append=0))
+    runs = list(zip(edges[::2], edges[1::2], strict=True))
+    mass = [float(ink[top:bottom, left + start : left + end].sum()) for start, end in runs]
+    boxes = []
+    for (start, end), amount in zip(runs, mass, strict=True):
+        if amount < 0.1 * max(mass):
+            continue
+        rows = np.flatnonzero(columns[:, start:end].any(axis=1))
+        boxes.append((left + start, top + int(rows[0]), left + end, top + int(rows[-1]) + 1))
+    return ink, boxes
+
+
+def ink_on_page(gray: np.ndarray, name: str = "image") -> np.ndarray:
+    """Grayscale pixels of any size and polarity -> the ink alone, 0 (paper) to 255 (the darkest
+    ink): the paper's light levelled, ruled lines removed. A blank page raises NoDigitFound."""
     pixels = gray.astype(np.float32)
     border = np.concatenate([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])
     if float(np.median(border)) < 128:  # light ink on dark paper: flip, so that paper is light as on a page
         pixels = 255 - pixels
     ink = _without_ruled_lines(ink_share(pixels))
     level = float(ink.max())
-    if level < MIN_INK:
+    if level < MIN_INK or not (ink > level * 0.25).any():
         raise NoDigitFound(f"{name}: no digit found (the image is blank)")
-    ink = np.clip(ink / level, 0, 1) * 255
+    return np.clip(ink / level, 0, 1) * 255
 
-    mask = ink > 255 * 0.25
-    if not mask.any():  # only faint marks once the paper is levelled
-        raise NoDigitFound(f"{name}: no digit found (the image is blank)")
-    top, bottom, left, right = _digit_box(mask)
-    ink = ink[top:bottom, left:right]
 
+def mnist_frame(ink: np.ndarray, image_size: int = 28) -> np.ndarray:
+    """A digit's ink, cropped to it, as MNIST's makers framed theirs: fitted in a 20×20 box (at 28×28)
+    and centred by its centre of mass, uint8, 0 paper and 255 ink."""
     box = max(1, round(image_size * 20 / 28))
     scale = box / max(ink.shape)
     height, width = max(1, round(ink.shape[0] * scale)), max(1, round(ink.shape[1] * scale))
-    digit = np.asarray(Image.fromarray(ink).resize((width, height), Image.Resampling.LANCZOS))
+    digit = np.asarray(Image.fromarray(ink.astype(np.float32)).resize((width, height), Image.Resampling.LANCZOS))
     digit = np.clip(digit, 0, 255)
 
     row_mass, column_mass = digit.sum(axis=1), digit.sum(axis=0)
-    total = row_mass.sum()
+    total = max(float(row_mass.sum()), 1e-9)
     centre_y = row_mass @ np.arange(height) / total
     centre_x = column_mass @ np.arange(width) / total
     top = round(image_size / 2 - centre_y)
@@ -172,26 +204,34 @@ def list_images(path: Path) -> list[Path]:
     return [path]
 
 
-def _open_grayscale(path: Path) -> np.ndarray:
-    if path.is_file() and path.stat().st_size == 0:
+def grayscale(image: Image.Image) -> np.ndarray:
+    """Any Pillow image as uint8 grey levels: turned by its EXIF tag, transparency put on paper,
+    16-bit and float modes stretched to 0–255."""
+    image = ImageOps.exif_transpose(image)
+    if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
+        image = _on_paper(image.convert("RGBA"))
+    if image.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
+        wide = np.asarray(image, dtype=np.float64)
+        span = max(wide.max() - wide.min(), 1e-9)
+        return ((wide - wide.min()) / span * 255).astype(np.uint8)
+    return np.asarray(image.convert("L"))
+
+
+def open_grayscale(source: Path | BinaryIO, name: str | None = None) -> np.ndarray:
+    """An image file (a path, or a file object called `name` in messages) as uint8 grey levels."""
+    path = name or source  # what messages call it
+    if isinstance(source, Path) and source.is_file() and source.stat().st_size == 0:
         raise DigitsError(f"{path}: empty file (0 bytes)")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # the check below is stricter
-            with Image.open(path) as image:
+            with Image.open(source) as image:
                 if image.width * image.height > MAX_PIXELS:  # known from the header, before decoding
-                    raise DigitsError(
+                    raise ImageTooLarge(
                         f"{path}: image is {image.width}×{image.height} pixels, over the limit of {MAX_PIXELS:,} pixels; "
                         f"shrink it (a digit needs no more than 2,000 pixels a side) and try again"
                     )
-                image = ImageOps.exif_transpose(image)
-                if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
-                    image = _on_paper(image.convert("RGBA"))
-                if image.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
-                    wide = np.asarray(image, dtype=np.float64)
-                    span = max(wide.max() - wide.min(), 1e-9)
-                    return ((wide - wide.min()) / span * 255).astype(np.uint8)
-                return np.asarray(image.convert("L"))
+                return grayscale(image)
     except FileNotFoundError:
         raise DigitsError(f"{path}: file not found") from None
     except IsADirectoryError:
@@ -199,7 +239,7 @@ def _open_grayscale(path: Path) -> np.ndarray:
     except PermissionError:
         raise DigitsError(f"{path}: permission denied") from None
     except Image.DecompressionBombError:
-        raise DigitsError(
+        raise ImageTooLarge(
             f"{path}: image is over the limit of {MAX_PIXELS:,} pixels; shrink it and try again"
         ) from None
     except Image.UnidentifiedImageError:

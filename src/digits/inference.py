@@ -20,10 +20,13 @@ import numpy as np
 from .checkpoint import ModelFile
 from .data import Digits, load_dataset, load_source, normalize
 from .errors import DigitsError
-from .images import NoDigitFound, list_images, read_digit_image
+from .images import NoDigitFound, digit_boxes, list_images, mnist_frame, read_digit_image
 
 BATCH = 4096
 CHUNK = 256  # images read ahead and run through the network together
+# Below this confidence a reading is marked unsure: on the shipped model's validation digits, fewer
+# than 90% of such readings are right (benchmarks/calibration.py measures it).
+UNSURE_BELOW = 0.9
 
 
 def activations(model: ModelFile, images: np.ndarray) -> list[np.ndarray]:
@@ -208,12 +211,46 @@ class Prediction:
     path: str
     digit: int | None = None  # None when the image holds no digit or could not be read
     confidence: float = 0.0
+    unsure: bool = False  # confidence below UNSURE_BELOW: such readings are often wrong
     top_k: list[Likelihood] = field(default_factory=list)  # the k likeliest, likeliest first
     error: str | None = None  # why there is no digit, for a person
     failed: bool = False  # the file could not be read (a blank page is not a failure)
     probabilities: list[float] | None = None  # of each digit, 0 to 9
     relus_fired: list[int] | None = None  # with explain: per hidden layer, how many ReLUs let something through
     pixels: np.ndarray | None = field(default=None, metadata={"json": False})  # the matrix the model read
+
+
+@dataclass
+class DigitReading:
+    digit: int
+    confidence: float
+    unsure: bool
+    box: tuple[int, int, int, int]  # (left, top, right, bottom) in the image's pixels
+
+
+@dataclass
+class NumberReading:
+    path: str
+    number: str | None = None  # the digits left to right, as a string so that leading zeros stay
+    digits: list[DigitReading] = field(default_factory=list)
+    error: str | None = None  # why there is no number, for a person
+    failed: bool = False  # the file could not be read (a blank page is not a failure)
+
+
+def read_number(model: ModelFile, name: str, gray: np.ndarray) -> NumberReading:
+    """Every digit on a page of grey levels, left to right, each prepared as a lone digit is."""
+    try:
+        ink, boxes = digit_boxes(gray, name)
+    except NoDigitFound as e:
+        return NumberReading(name, error=str(e))
+    frames = np.stack(
+        [mnist_frame(ink[top:bottom, left:right], model.image_size) for left, top, right, bottom in boxes]
+    )
+    readings = [
+        DigitReading(p.digit, p.confidence, p.unsure, box)
+        for p, box in zip(_predictions(model, [name] * len(boxes), frames, 1, False), boxes, strict=True)
+    ]
+    return NumberReading(name, "".join(str(r.digit) for r in readings), readings)
 
 
 def predict_paths(
@@ -252,8 +289,20 @@ def _predictions(model: ModelFile, paths: list[str], pixels: np.ndarray, top_k: 
         order = np.argsort(-row, kind="stable")[:top_k]
         top = [Likelihood(int(model.classes[j]), float(row[j])) for j in order]
         fired = [int((layer[i] > 0).sum()) for layer in computed[:-1]] if explain else None
+        confidence = top[0].probability
         predictions.append(
-            Prediction(path, top[0].digit, top[0].probability, top, None, False, row.tolist(), fired, pixels[i])
+            Prediction(
+                path,
+                top[0].digit,
+                confidence,
+                confidence < UNSURE_BELOW,
+                top,
+                None,
+                False,
+                row.tolist(),
+                fired,
+                pixels[i],
+            )
         )
     return predictions
 

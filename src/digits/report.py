@@ -6,12 +6,10 @@ coloured; piped, or with NO_COLOR set, it holds no escape codes at all.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 import os
 import sys
-from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +18,8 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from rich.text import Text
+
+from .results import as_json
 
 
 class _Console(Console):
@@ -36,28 +36,8 @@ err = _Console(stderr=True, highlight=False, soft_wrap=True, color_system=_colou
 
 
 def json_line(result: Any, include: tuple[str, ...] = ()) -> str:
-    """A result object as one line of JSON: its fields, less those marked `json: False` unless named in `include`."""
-    return json.dumps(_plain(result, include))
-
-
-def _plain(value: Any, include: tuple[str, ...] = ()) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {
-            f.name: _plain(getattr(value, f.name), include)
-            for f in dataclasses.fields(value)
-            if f.metadata.get("json", True) or f.name in include
-        }
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, Path):
-        return str(value)
-    if isinstance(value, dict):
-        return {str(k): _plain(v, include) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v, include) for v in value]
-    if hasattr(value, "tolist"):  # numpy arrays and scalars
-        return value.tolist()
-    return value
+    """A result object as one line of JSON (see results.as_json)."""
+    return json.dumps(as_json(result, include))
 
 
 def error(message: str) -> None:
@@ -240,12 +220,25 @@ def prediction(p: Any, top_k: int, layer_widths: list[int]) -> None:
         out.print(p.error, markup=False)
         return
     others = "  ".join(f"{t.digit} {t.probability:.1%}" for t in p.top_k[1:top_k])
-    out.print(f"{escape(p.path)}: [bold]{p.digit}[/] ({p.confidence:.1%})" + (f"   then {others}" if others else ""))
+    unsure = ", [yellow]unsure[/]" if p.unsure else ""
+    then = f"   then {others}" if others else ""
+    out.print(f"{escape(p.path)}: [bold]{p.digit}[/] ({p.confidence:.1%}{unsure}){then}")
     if p.relus_fired is not None:
         for digit, probability in enumerate(p.probabilities):
             out.print(f"  {digit} │{'█' * round(probability * 40):<40} {probability:6.1%}", markup=False)
         for i, (count, width) in enumerate(zip(p.relus_fired, layer_widths, strict=True), 1):
             out.print(f"  hidden layer {i}: {count} of {width} ReLUs fired ({count / width:.0%})", markup=False)
+
+
+def number_reading(r: Any) -> None:
+    """`photo.jpg: 2026 (2 99.9%, 0 99.1%, 2 99.7%, 6 98.0%)`, unsure digits marked."""
+    if r.failed:
+        error(r.error)
+    elif r.number is None:
+        out.print(r.error, markup=False)
+    else:
+        each = ", ".join(f"{d.digit} {d.confidence:.1%}" + (" [yellow]unsure[/]" if d.unsure else "") for d in r.digits)
+        out.print(f"{escape(r.path)}: [bold]{r.number}[/] ({each})")
 
 
 def digit_view(p: Any, image_size: int, checkpoint: Path, numbers: bool) -> None:

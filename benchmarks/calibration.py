@@ -1,0 +1,75 @@
+"""Does a reading's confidence mean something? A reliability table, and the threshold for "unsure".
+
+The threshold is chosen on the model's own validation digits (its run's seeded split of the
+training set, rebuilt from the config stored in the model file): the highest confidence below
+which fewer than 90% of readings are right. The official test set is then read once, to report
+the same table and how often "unsure" readings are wrong.
+
+    python benchmarks/calibration.py --mnist DIR [--checkpoint PATH]
+
+DIR holds MNIST's training files (the shipped model was trained on the full MNIST).
+"""
+
+from __future__ import annotations
+
+import argparse
+from itertools import pairwise
+from pathlib import Path
+
+import numpy as np
+
+from digits.checkpoint import load_model
+from digits.data import TEST_DIR, load_idx_dir, load_source, split_train_val
+from digits.inference import probabilities
+
+EDGES = [0.0, 0.5, 0.7, 0.8, 0.9, 0.95, 0.99, 0.999, 1.0001]
+CANDIDATES = [0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99]
+RIGHT_AT_LEAST = 0.9
+
+
+def reliability(confidence: np.ndarray, right: np.ndarray) -> list[str]:
+    rows = ["| stated confidence | readings | right |", "| --- | --- | --- |"]
+    for low, high in pairwise(EDGES):
+        inside = (confidence >= low) & (confidence < high)
+        if inside.any():
+            rows.append(f"| {low:.1%}–{min(high, 1):.1%} | {inside.sum():,} | {right[inside].mean():.1%} |")
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mnist", type=Path, required=True, help="folder with MNIST's training files")
+    parser.add_argument("--checkpoint", type=Path, help="model file (default: the one predict uses)")
+    args = parser.parse_args()
+    model = load_model(args.checkpoint)
+    data, train = model.config["data"], model.config["train"]
+    digits = load_source(data["source"], str(args.mnist), "train", model.image_size)
+    val = split_train_val(digits, data["val_fraction"], train["seed"]).val
+
+    probs = probabilities(model, val.images)
+    confidence, right = probs.max(axis=1), probs.argmax(axis=1) == val.labels
+    threshold = max(
+        (t for t in CANDIDATES if (confidence < t).any() and right[confidence < t].mean() < RIGHT_AT_LEAST),
+        default=CANDIDATES[0],
+    )
+    print(f"{model.path}: validation, {len(val.labels):,} digits\n")
+    print("\n".join(reliability(confidence, right)))
+    print(
+        f"\nunsure below {threshold:.0%}: below it, fewer than {RIGHT_AT_LEAST:.0%} of validation readings are right\n"
+    )
+
+    test = load_idx_dir(TEST_DIR, "t10k")
+    probs = probabilities(model, test.images)
+    confidence, right = probs.max(axis=1), probs.argmax(axis=1) == test.labels
+    unsure = confidence < threshold
+    print(f"official test set, {len(test.labels):,} digits, read once\n")
+    print("\n".join(reliability(confidence, right)))
+    print(
+        f"\nmarked unsure: {unsure.sum():,} readings ({unsure.mean():.2%}), {right[unsure].mean():.1%} of them right; "
+        f"the others {right[~unsure].mean():.2%} right; of all {(~right).sum()} mistakes, {(unsure & ~right).sum()} "
+        "are marked unsure"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,8 +1,8 @@
 """Does a reading's confidence mean something? A reliability table, and the threshold for "unsure".
 
 The threshold is chosen on the model's own validation digits (its run's seeded split of the
-training set, rebuilt from the config stored in the model file): the highest confidence below
-which fewer than 90% of readings are right. The official test set is then read once, to report
+training set, rebuilt from the config stored in the model file): the top of the highest band of
+the table whose readings are right less than 90% of the time. The official test set is then read once, to report
 the same table and how often "unsure" readings are wrong.
 
     python benchmarks/calibration.py --mnist DIR [--checkpoint PATH]
@@ -23,8 +23,12 @@ from digits.data import TEST_DIR, load_idx_dir, load_source, split_train_val
 from digits.inference import probabilities
 
 EDGES = [0.0, 0.5, 0.7, 0.8, 0.9, 0.95, 0.99, 0.999, 1.0001]
-CANDIDATES = [0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99]
 RIGHT_AT_LEAST = 0.9
+
+
+def _bin(confidence: np.ndarray, right: np.ndarray, low: float, high: float) -> float:
+    inside = (confidence >= low) & (confidence < high)
+    return float(right[inside].mean()) if inside.any() else 1.0
 
 
 def reliability(confidence: np.ndarray, right: np.ndarray) -> list[str]:
@@ -49,13 +53,12 @@ def main() -> None:
     probs = probabilities(model, val.images)
     confidence, right = probs.max(axis=1), probs.argmax(axis=1) == val.labels
     threshold = max(
-        (t for t in CANDIDATES if (confidence < t).any() and right[confidence < t].mean() < RIGHT_AT_LEAST),
-        default=CANDIDATES[0],
+        (high for low, high in pairwise(EDGES) if _bin(confidence, right, low, high) < RIGHT_AT_LEAST), default=0.0
     )
     print(f"{model.path}: validation, {len(val.labels):,} digits\n")
     print("\n".join(reliability(confidence, right)))
     print(
-        f"\nunsure below {threshold:.0%}: below it, fewer than {RIGHT_AT_LEAST:.0%} of validation readings are right\n"
+        f"\nunsure below {threshold:.0%}: the top of the highest band right less than {RIGHT_AT_LEAST:.0%} of the time\n"
     )
 
     test = load_idx_dir(TEST_DIR, "t10k")

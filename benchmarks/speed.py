@@ -260,7 +260,7 @@ def training_memory(repeats: int, workdir: Path) -> None:
     _, torch_mb = timed_child(["-c", "import torch"], repeats)
     _, sample_mb = timed_child(["-c", TRAIN_CHILD, str(workdir / "m.safetensors")], repeats)
     report(
-        "train on the 7,000-digit sample",
+        "train on the bundled 8,000-digit sample",
         f"{sample_mb:.0f} MB",
         f"import torch {torch_mb:.0f} MB",
         f"+{sample_mb - torch_mb:.0f} MB (goal ≤ +300)",

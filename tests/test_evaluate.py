@@ -48,7 +48,7 @@ def test_image_folder(trained, image_folder):
 def test_tables_for_a_person(trained):
     result = run_digits("evaluate", "--checkpoint", str(trained))
     assert result.returncode == 0, result.stderr
-    for words in ("samples  1,000", "accuracy", "precision", "recall", "Confusion matrix"):
+    for words in ("samples  10,000", "accuracy", "precision", "recall", "Confusion matrix"):
         assert words in result.stdout
 
 

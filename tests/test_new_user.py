@@ -101,9 +101,10 @@ def test_help_is_whole_and_plain():
 
 def test_predict_json_is_json_lines_with_numbers(tmp_path):
     result = run_digits("predict", str(ROOT / "examples"), "--json", "--top-k", "2")
-    lines = [json.loads(line) for line in result.stdout.splitlines()]
-    assert [Path(line["path"]).name for line in lines] == ["four.png", "seven.png", "two.jpg"]
-    assert [line["digit"] for line in lines] == [4, 7, 2]
+    lines = {Path(line["path"]).name: line for line in map(json.loads, result.stdout.splitlines())}
+    assert list(lines) == ["2026.png", "four.png", "seven.png", "two.jpg"]  # sorted
+    assert [lines[name]["digit"] for name in ("four.png", "seven.png", "two.jpg")] == [4, 7, 2]
+    lines = list(lines.values())
     assert all(isinstance(k["digit"], int) for line in lines for k in line["top_k"])
 
 

@@ -100,7 +100,7 @@ def test_18x18_trains_evaluates_predicts_and_shows(tmp_path, test_split):
     assert trained.returncode == 0, trained.stderr
     assert "324-128-64-10 network" in trained.stderr
     report = json.loads(run_digits("evaluate", "--checkpoint", str(model), "--json").stdout)
-    assert report["samples"] == 1000 and report["accuracy"] > 0.9
+    assert report["samples"] == 10_000 and report["accuracy"] > 0.9
 
     image = tmp_path / "digit.png"
     ink_on_paper(test_split.images[3]).save(image)

@@ -33,6 +33,14 @@ CheckpointOption = Annotated[
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of text.")]
+JsonLinesOption = Annotated[
+    bool, typer.Option("--json", help="Print JSON Lines: one JSON object per image, one per line.")
+]
+ImagesArgument = Annotated[
+    list[Path],
+    # readable=False: an unreadable file is reported by the command itself, and the others still read
+    typer.Argument(metavar="IMAGE...", help="Image files or directories of them.", show_default=False, readable=False),
+]
 
 
 class _DigitsGroup(TyperGroup):
@@ -235,20 +243,12 @@ def evaluate(
 
 @app.command(cls=_Command, short_help="Read the digit in each image: a photo, a scan or a drawing.")
 def predict(
-    images: Annotated[
-        list[Path],
-        # readable=False: an unreadable file is reported by predict itself, and the others still read
-        typer.Argument(
-            metavar="IMAGE...", help="Image files or directories of them.", show_default=False, readable=False
-        ),
-    ],
+    images: ImagesArgument,
     checkpoint: CheckpointOption = None,
     top_k: Annotated[
         int, typer.Option(metavar="K", min=1, max=10, help="Also show the K likeliest digits (1 to 10).")
     ] = 1,
-    json_output: Annotated[
-        bool, typer.Option("--json", help="Print JSON Lines: one JSON object per image, one per line.")
-    ] = False,
+    json_output: JsonLinesOption = False,
     explain: Annotated[
         bool, typer.Option("--explain", help="Show all ten probabilities and how many ReLUs fired in each layer.")
     ] = False,
@@ -275,16 +275,9 @@ def predict(
 
 @app.command(cls=_Command, short_help="Read every digit on each image, left to right, as a number.")
 def read(
-    images: Annotated[
-        list[Path],
-        typer.Argument(
-            metavar="IMAGE...", help="Image files or directories of them.", show_default=False, readable=False
-        ),
-    ],
+    images: ImagesArgument,
     checkpoint: CheckpointOption = None,
-    json_output: Annotated[
-        bool, typer.Option("--json", help="Print JSON Lines: one JSON object per image, one per line.")
-    ] = False,
+    json_output: JsonLinesOption = False,
 ) -> None:
     """Read every digit on each image, left to right, as a number: a date, a house number.
 

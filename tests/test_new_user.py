@@ -197,8 +197,8 @@ def test_mistakes_are_drawn_in_the_format_the_name_asks_for(one_epoch_run, tmp_p
     assert refused.returncode == 1 and "name it .png, .jpg, .svg or .pdf" in refused.stderr
 
 
-def test_lr_find_says_why_it_stopped_early():
-    result = run_digits("lr-find", "--steps", "200", "--end", "1000")
+def test_lr_find_says_why_it_stopped_early(quick_config):
+    result = run_digits("lr-find", "--config", str(quick_config), "--steps", "200", "--end", "1000")
     assert result.returncode == 0, result.stderr
     assert "Stopped after " in result.stdout and "the loss blew up" in result.stdout
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-
 from conftest import ink_on_paper, run_digits, write_idx, write_image_folder
 from digits.data import SAMPLE_DIR, load_idx_dir
 
@@ -27,10 +25,21 @@ def _train_then_evaluate(config: Path, model: Path) -> tuple[str, dict]:
     return trained.stderr, json.loads(report.stdout)
 
 
-@pytest.mark.parametrize("layout", ["torchvision", "flat"])
-def test_mnist_source_reads_its_files_and_tests_on_the_official_set(tmp_path, layout):
+def test_mnist_source_reads_torchvision_s_layout_too(tmp_path):
+    from digits.data import load_mnist
+
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    train = load_idx_dir(SAMPLE_DIR, "train")
+    write_idx(raw / "train-images-idx3-ubyte", train.images[:50])
+    write_idx(raw / "train-labels-idx1-ubyte", train.labels[:50])
+    digits = load_mnist(tmp_path)
+    assert len(digits.labels) == 50 and digits.source == f"MNIST under {raw}"
+
+
+def test_mnist_source_reads_its_files_and_tests_on_the_official_set(tmp_path):
     root = tmp_path / "mnist"
-    raw = root / "MNIST" / "raw" if layout == "torchvision" else root
+    raw = root
     raw.mkdir(parents=True)
     train = load_idx_dir(SAMPLE_DIR, "train")
     write_idx(raw / "train-images-idx3-ubyte", train.images[:3000])

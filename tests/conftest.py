@@ -8,6 +8,7 @@ import shutil
 import struct
 import subprocess
 import sys
+import time
 import zlib
 from pathlib import Path
 
@@ -26,6 +27,23 @@ def run_digits(*args: str, cwd: Path | None = None) -> subprocess.CompletedProce
     return subprocess.run(
         [sys.executable, "-m", "digits", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
     )
+
+
+def start_training(output: Path, *flags: str) -> subprocess.Popen:
+    """`digits train --output OUTPUT FLAGS` started in the background, as a user starts a long run."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "digits", "train", "--output", str(output), *flags],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_for(path: Path, seconds: float = 120) -> None:
+    deadline = time.monotonic() + seconds
+    while not path.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert path.exists(), f"{path} never appeared"
 
 
 @pytest.fixture(scope="session")

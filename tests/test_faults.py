@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from conftest import ink_on_paper, run_digits, write_idx, write_image_folder
+from conftest import ink_on_paper, run_digits, start_training, wait_for, write_idx, write_image_folder
 from digits.checkpoint import load_model, load_resume_state
 from digits.data import load_dataset, read_idx
 from digits.errors import DigitsError
@@ -26,28 +26,12 @@ from digits.images import normalize_digit, read_digit_image
 from digits.run_files import RunFiles
 
 
-def _start_training(output: Path, *flags: str) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "digits", "train", "--output", str(output), *flags],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-def _wait_for(path: Path, seconds: float = 120) -> None:
-    deadline = time.monotonic() + seconds
-    while not path.exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert path.exists(), f"{path} never appeared"
-
-
 def test_sigterm_saves_the_state_and_resume_finishes_the_run(tmp_path):
     output = tmp_path / "m.safetensors"
     small = tmp_path / "small.toml"  # quick epochs, many of them: the signal lands mid-run
     small.write_text("[data]\naugment = false\n[model]\nhidden = [32]\n[train]\nepochs = 40\n")
-    process = _start_training(output, "--config", str(small))
-    _wait_for(RunFiles.beside(output).history)
+    process = start_training(output, "--config", str(small))
+    wait_for(RunFiles.beside(output).history)
     process.send_signal(signal.SIGTERM)
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 143, stderr

@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import urllib.error
 from pathlib import Path
 
@@ -15,7 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import ink_on_paper, run_digits, write_image_folder
+from conftest import ink_on_paper, run_digits, start_training, wait_for, write_image_folder
 from digits.data import why_download_failed
 from digits.run_files import RunFiles
 
@@ -118,15 +117,9 @@ def test_predict_reads_a_folder_of_class_subfolders(tmp_path, test_split):
 
 def test_a_second_run_on_the_same_output_is_refused(tmp_path):
     output = tmp_path / "m.safetensors"
-    first = subprocess.Popen(
-        [sys.executable, "-m", "digits", "train", "--epochs", "300", "--output", str(output)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    first = start_training(output, "--epochs", "300")
     try:
-        deadline = time.monotonic() + 60
-        while not RunFiles.beside(output).lock.exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_for(RunFiles.beside(output).lock)
         second = run_digits("train", "--epochs", "1", "--output", str(output))
         assert second.returncode == 1
         assert second.stderr.strip() == (
@@ -135,7 +128,7 @@ def test_a_second_run_on_the_same_output_is_refused(tmp_path):
         )
     finally:
         first.send_signal(signal.SIGINT)
-        first.wait(timeout=60)
+        first.communicate(timeout=60)
     assert not RunFiles.beside(output).lock.exists(), "the lock goes when the run stops"
 
 

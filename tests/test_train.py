@@ -5,15 +5,12 @@ from __future__ import annotations
 import csv
 import json
 import signal
-import subprocess
-import sys
-import time
 
 import numpy as np
 import pytest
 import torch
 
-from conftest import TRAIN_EPOCHS, run_digits
+from conftest import TRAIN_EPOCHS, run_digits, start_training, wait_for
 from digits.checkpoint import load_model, load_resume_state
 from digits.config import Config
 from digits.history import EpochRecord, Fit, diagnose, epoch_fit
@@ -232,15 +229,8 @@ def test_resume_refuses_other_settings_and_finished_runs(one_epoch_run):
 
 def test_ctrl_c_keeps_the_best_model_and_says_how_to_resume(tmp_path):
     output = tmp_path / "m.safetensors"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "digits", "train", "--epochs", "300", "--output", str(output)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    deadline = time.monotonic() + 120
-    while not RunFiles.beside(output).history.exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
+    process = start_training(output, "--epochs", "300")
+    wait_for(RunFiles.beside(output).history)
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 130

@@ -294,15 +294,13 @@ def _predictions(model: ModelFile, paths: list[str], pixels: np.ndarray, top_k: 
         predictions.append(
             Prediction(
                 path,
-                top[0].digit,
-                confidence,
-                confidence < UNSURE_BELOW,
-                top,
-                None,
-                False,
-                row.tolist(),
-                fired,
-                pixels[i],
+                digit=top[0].digit,
+                confidence=confidence,
+                unsure=confidence < UNSURE_BELOW,
+                top_k=top,
+                probabilities=row.tolist(),
+                relus_fired=fired,
+                pixels=pixels[i],
             )
         )
     return predictions

@@ -103,19 +103,20 @@ async def _uploaded_file(request: Request, body: bytes) -> tuple[str, bytes]:
 
 
 def serve(reader: DigitReader, host: str, port: int, on_ready: Any = None) -> None:
-    """Run the server until Ctrl-C; `on_ready(url)` once it listens."""
+    """Run the server until Ctrl-C; `on_ready(url)` once it has its address."""
+    import socket
+
     import uvicorn
 
-    config = uvicorn.Config(create_app(reader), host=host, port=port, log_level="warning", lifespan="off")
-    server = uvicorn.Server(config)
+    # The socket is bound here, not by uvicorn, so that a taken port is one line, not a log record.
+    listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind((host, port))
+    except OSError as e:
+        listener.close()
+        raise DigitsError(f"{host}:{port}: cannot listen here ({e.strerror or e}); try another --port") from None
     if on_ready:
-        startup = server.startup
-
-        async def started(*args: Any, **kwargs: Any) -> None:
-            await startup(*args, **kwargs)
-            if server.started:
-                bound = server.servers[0].sockets[0].getsockname()
-                on_ready(f"http://{'[' + host + ']' if ':' in host else host}:{bound[1]}/")
-
-        server.startup = started  # type: ignore[method-assign]
-    server.run()
+        on_ready(f"http://{'[' + host + ']' if ':' in host else host}:{listener.getsockname()[1]}/")
+    config = uvicorn.Config(create_app(reader), log_level="warning", lifespan="off")
+    uvicorn.Server(config).run(sockets=[listener])

@@ -164,6 +164,26 @@ def test_read_gives_the_whole_number_left_to_right(model, tmp_path, test_split):
     )
 
 
+def test_read_a_number_written_in_a_form_s_boxes_and_show_them(model, tmp_path, test_split):
+    number, cell = "4096", 150
+    page = np.full((260, 160 + cell * len(number)), 235.0)  # the form's row of boxes, with the page around
+    page[40:42, 80 : 81 + cell * len(number)] = page[208:210, 80 : 81 + cell * len(number)] = 50
+    for i, character in enumerate(number):
+        page[40:210, 80 + i * cell : 82 + i * cell] = page[40:210, 80 + (i + 1) * cell : 82 + (i + 1) * cell] = 50
+        index = int(np.flatnonzero(test_split.labels == int(character))[1])
+        ink = np.asarray(Image.fromarray(test_split.images[index]).resize((150, 150)), dtype=np.float64) / 255
+        box = page[50:200, 80 + i * cell : 80 + (i + 1) * cell]
+        box[:] = box * (1 - ink) + 40 * ink
+    path = tmp_path / "form.png"
+    Image.fromarray(page.astype(np.uint8)).save(path)
+    assert model.read(path).number == number
+
+    shown = run_digits("show", str(path), "--read", "--checkpoint", str(SHIPPED_MODEL))
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.count("┌") == len(number)  # a box round each digit it found, and none round the form's
+    assert shown.stdout.splitlines()[-1].startswith(f"{path}: {number} (")
+
+
 def test_read_on_a_blank_page(model):
     reading = model.read(np.full((100, 300), 240, dtype=np.uint8))
     assert reading.number is None and "no digit found" in reading.error

@@ -340,6 +340,10 @@ def show(
     numbers: Annotated[
         bool, typer.Option("--numbers", help="Print the pixel values even where they do not fit the terminal.")
     ] = False,
+    as_read: Annotated[
+        bool,
+        typer.Option("--read", help="Show what `digits read` finds instead: the ink on the page, each digit boxed."),
+    ] = False,
     json_output: Annotated[
         bool, typer.Option("--json", help="Print one JSON object: the matrix and the reading.")
     ] = False,
@@ -348,11 +352,17 @@ def show(
 
     The image is found, cropped, scaled and centred exactly as predict does, so this is what
     the network's first layer multiplies. Where the numbers do not fit the terminal, each
-    pixel is drawn as a shade instead (--numbers prints them anyway).
+    pixel is drawn as a shade instead (--numbers prints them anyway). With --read, the whole
+    page's ink as shades, with a box round each digit `digits read` found.
     """
     from .reader import load_model
 
     reader = load_model(checkpoint)
+    if as_read:
+        reading = reader.read(image)
+        if reading.number is None:
+            raise DigitsError(reading.error)
+        return print(report.json_line(reading)) if json_output else report.page_view(reading)
     prediction = reader.predict(image)
     if prediction.digit is None:
         raise DigitsError(prediction.error)  # a blank page: nothing to show

@@ -241,6 +241,34 @@ def number_reading(r: Any) -> None:
         out.print(f"{escape(r.path)}: [bold]{r.number}[/] ({each})")
 
 
+def page_view(r: Any) -> None:
+    """The ink `read` found on the page (paper, light and printed lines taken out), as shades, with
+    each digit's box drawn round it and labelled with its reading; then the reading itself."""
+    import numpy as np
+    from PIL import Image
+
+    height, width = r.ink.shape
+    cell = max(1, -(-width // max(out.width - 2, 20)))  # pixels a character is wide; twice that tall
+    columns, rows = -(-width // cell), -(-height // (2 * cell))
+    means = np.asarray(Image.fromarray(r.ink).resize((columns, rows), Image.Resampling.BOX))
+    grid = [[" ░▒▓█"[min(4, int(v) * 5 // 256)] for v in row] for row in means.tolist()]
+    for d in r.digits:
+        left, top, right, bottom = d.box
+        x0, x1 = max(left // cell - 1, 0), min((right - 1) // cell + 1, columns - 1)
+        y0, y1 = max(top // (2 * cell) - 1, 0), min((bottom - 1) // (2 * cell) + 1, rows - 1)
+        for x in range(x0, x1 + 1):
+            grid[y0][x] = grid[y1][x] = "─"
+        for y in range(y0, y1 + 1):
+            grid[y][x0] = grid[y][x1] = "│"
+        grid[y0][x0], grid[y0][x1], grid[y1][x0], grid[y1][x1] = "┌", "┐", "└", "┘"
+        grid[y0][min(x0 + 1, x1)] = str(d.digit)
+    out.print(
+        f"{r.path}: the ink read found, {width}×{height} pixels, a character {cell}×{2 * cell} of them\n", markup=False
+    )
+    out.print(Text("\n".join("".join(row) for row in grid) + "\n"))
+    number_reading(r)
+
+
 def digit_view(p: Any, image_size: int, checkpoint: Path, numbers: bool) -> None:
     """The matrix the model reads: as numbers when asked or when they fit the terminal, else as shades."""
     as_numbers = numbers or out.width >= 4 * image_size

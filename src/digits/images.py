@@ -72,8 +72,7 @@ def ink_on_page(gray: np.ndarray, name: str = "image") -> np.ndarray:
     """Grayscale pixels of any size and polarity -> the ink alone, 0 (paper) to 255 (the darkest
     ink): the paper's light levelled, ruled lines removed. A blank page raises NoDigitFound."""
     gray = np.asarray(gray, dtype=np.uint8)
-    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
-    if np.count_nonzero(border < 128) * 2 > border.size:  # light ink on dark paper: flip, so that paper is light
+    if _dark_paper(gray):  # light ink on dark paper: flip, so that paper is light as on a page
         gray = 255 - gray
     ink = _without_lines(ink_share(gray))
     level = float(ink.max())
@@ -81,6 +80,17 @@ def ink_on_page(gray: np.ndarray, name: str = "image") -> np.ndarray:
         raise NoDigitFound(f"{name}: no digit found (the image is blank)")
     ink *= 255 / level
     return ink
+
+
+def _dark_paper(gray: np.ndarray) -> bool:
+    """Whether the image is light ink on dark paper: its border is mostly dark, or, where the border
+    is half dark (a table showing past two of a page's edges), most of the image is."""
+    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
+    dark = np.count_nonzero(border < 128) / border.size
+    if not 0.35 < dark < 0.65:
+        return dark >= 0.65
+    sample = gray[:: max(1, len(gray) // PAPER_GRID), :: max(1, gray.shape[1] // PAPER_GRID)]
+    return float(np.median(sample)) < (int(sample.min()) + int(sample.max())) / 2
 
 
 def mnist_frame(ink: np.ndarray, image_size: int = 28) -> np.ndarray:
@@ -171,35 +181,82 @@ def _grid_terms(rows: int, columns: int) -> np.ndarray:
 
 
 def _without_lines(ink: np.ndarray) -> np.ndarray:
-    """Ink less printed lines: ruled or squared paper's (thin, edge to edge, two or more alike) and a
-    printed box's (four thin lines meeting as a rectangle, and any lines dividing it into cells).
+    """Ink less what was printed or lies around the page: ruled and squared paper's lines, a
+    notebook's margin line, a form's boxes, and the table showing past the page's edge.
 
-    A lone line is kept: it may be the digit's own stroke (a 1, or a 7's bar, in a tight crop).
-    Where a stroke crosses a line, the ink on both sides of the line carries it across.
+    A line crossing the digit goes only where there are two or more alike (a ruled page): a lone
+    one may be the digit's own stroke (a 1, or a 7's bar, in a tight crop). Where a stroke crosses
+    a line, the ink on both sides of the line carries it across.
     """
-    seen = ink > 0.25 * max(float(ink.max()), MIN_INK)
-    height, width = seen.shape
-    row_counts, column_counts = seen.sum(axis=1, dtype=np.int32), seen.sum(axis=0, dtype=np.int32)
-    for counts, length, lined in ((row_counts, width, ink), (column_counts, height, ink.T)):
-        ruled = _thin_runs(counts > 0.9 * length, max(3, 0.05 * len(counts)))
-        for start, end in ruled if len(ruled) >= 2 else []:
-            _erase_line(lined, start, end, 0, length)
-    # a printed box: lines far darker in the row (column) profile than a digit's strokes
-    across = _thin_runs(row_counts >= 0.5 * row_counts.max(), max(4, 0.08 * height))
-    down = _thin_runs(column_counts >= 0.5 * column_counts.max(), max(4, 0.08 * width))
-    if len(across) < 2 or len(down) < 2:
-        return ink
-    (top, _), (_, bottom), (left, _), (_, right) = across[0], across[-1], down[0], down[-1]
-    # its sides, and lines dividing it into cells, run all the way from one side to the other
-    sides = [r for r in across if seen[r[0] : r[1], left:right].any(axis=0).mean() > 0.95]
-    uprights = [c for c in down if seen[top:bottom, c[0] : c[1]].any(axis=1).mean() > 0.95]
-    if sides[:1] + sides[-1:] != [across[0], across[-1]] or uprights[:1] + uprights[-1:] != [down[0], down[-1]]:
-        return ink
-    for start, end in sides:
-        _erase_line(ink, start, end, left, right)
-    for start, end in uprights:
-        _erase_line(ink.T, start, end, top, bottom)
+    level = max(float(ink.max()), MIN_INK)
+    for transpose in (False, True):  # rows, then columns (of what the rows left)
+        lined = ink.T if transpose else ink
+        faint, seen = lined > 0.1 * level, lined > 0.25 * level  # printed lines are often paler than the ink
+        length = lined.shape[1]
+        edge_to_edge = _thin_runs(faint.sum(axis=1, dtype=np.int32) > 0.9 * length, max(3, 0.05 * len(lined)))
+        for start, end in edge_to_edge:
+            if len(edge_to_edge) >= 2 or not _touched(seen, start, end):
+                _erase_line(lined, start, end, 0, length)
+        _without_page_edges(lined, seen)
+    _without_boxes(ink, ink > 0.25 * level)
     return ink
+
+
+def _touched(seen: np.ndarray, start: int, end: int) -> bool:
+    """Whether ink touches the line in rows start…end from either side (a stroke crossing or meeting it)."""
+    margin = _margin(start, end)
+    beside = seen[max(start - margin - 2, 0) : max(start - margin, 0)], seen[end + margin : end + margin + 2]
+    return any(np.count_nonzero(rows) > 0.02 * seen.shape[1] for rows in beside)
+
+
+def _without_page_edges(lined: np.ndarray, seen: np.ndarray) -> None:
+    """Erase the table past the page's edge at the left and right of `lined` (rows of a view): dark
+    from the photo's edge inwards in nearly every row, a strip no wider than a third of the photo."""
+    height, width = seen.shape
+    if height < 8 or width < 8:
+        return
+    for side, flipped in ((seen, lined), (seen[:, ::-1], lined[:, ::-1])):
+        reach = np.where(side.all(axis=1), width, side.argmin(axis=1))  # each row's run of ink from the edge
+        if np.count_nonzero(reach) < 0.9 * height or np.median(reach) > width / 3:
+            continue
+        margin = 2 + int(np.median(reach)) // 4  # the page's edge is blurred, and it may cast a shadow
+        erased = np.arange(width) < (np.where(reach > 0, reach + margin, 0))[:, None]
+        flipped[erased] = 0
+
+
+def _without_boxes(ink: np.ndarray, seen: np.ndarray) -> None:
+    """Erase a form's printed lines: two or more thin, solid lines of the same span, darker in the
+    row profile than any stroke of a digit (a box's top and bottom, or the lines the writing goes
+    between), then the lines standing between them (the box's sides, the walls between its cells)."""
+    height, width = seen.shape
+    row_counts = seen.sum(axis=1, dtype=np.int32)
+    bands = _thin_runs(row_counts >= 0.5 * row_counts.max(), max(4, 0.08 * height))
+    lines = []
+    for start, end in bands:
+        columns = np.flatnonzero(seen[start:end].any(axis=0))
+        first, last = int(columns[0]), int(columns[-1]) + 1
+        straightest = int(seen[start:end, first:last].sum(axis=1).max())
+        if straightest > 0.95 * (last - first) and last - first >= max(12, 4 * (end - start)):  # straight, long
+            lines.append((start, end, first, last))
+    spans = [(first, last) for _, _, first, last in lines]
+    alike = [
+        line for line in lines if sum(_same_span(line[2:], span) for span in spans) >= 2
+    ]  # each with at least one other
+    if not alike:
+        return
+    top, bottom = alike[0][0], alike[-1][1]
+    left, right = min(line[2] for line in alike), max(line[3] for line in alike)
+    column_counts = seen[top:bottom, left:right].sum(axis=0, dtype=np.int32)
+    walls = _thin_runs(column_counts > 0.95 * (bottom - top), max(4, 0.08 * width))
+    for start, end, first, last in alike:
+        _erase_line(ink, start, end, first, last)
+    for start, end in walls:
+        _erase_line(ink.T, left + start, left + end, top, bottom)
+
+
+def _same_span(a: tuple[int, int], b: tuple[int, int]) -> bool:
+    tolerance = max(3, 0.05 * (b[1] - b[0]))
+    return abs(a[0] - b[0]) <= tolerance and abs(a[1] - b[1]) <= tolerance
 
 
 def _thin_runs(is_line: np.ndarray, thickness: float) -> list[tuple[int, int]]:
@@ -217,11 +274,17 @@ def _thin_runs(is_line: np.ndarray, thickness: float) -> list[tuple[int, int]]:
 
 def _erase_line(lined: np.ndarray, start: int, end: int, first: int, last: int) -> None:
     """Erase rows start…end of `lined` (a view, so that columns work too) between columns first and
-    last, with a pixel's margin: each pixel keeps only the ink it shares with both sides of the line."""
-    rows = len(lined)
-    top, bottom = max(start - 1, 0), min(end + 1, rows)
+    last, with a margin for the line's blur: each pixel keeps only the ink it shares with both
+    sides of the line, so that a stroke crossing it stays whole."""
+    rows, margin = len(lined), _margin(start, end)
+    top, bottom = max(start - margin, 0), min(end + margin, rows)
     above, below = lined[max(top - 2, 0), first:last], lined[min(bottom + 1, rows - 1), first:last]
     np.minimum(lined[top:bottom, first:last], np.minimum(above, below), out=lined[top:bottom, first:last])
+
+
+def _margin(start: int, end: int) -> int:
+    """How far past a line's own rows its blur reaches."""
+    return 1 + (end - start) // 2
 
 
 def _digit_box(mask: np.ndarray, keep: float = 0.05) -> tuple[int, int, int, int]:

@@ -8,6 +8,7 @@ that predicting never imports torch.
 
 from __future__ import annotations
 
+import stat
 import warnings
 from functools import lru_cache
 from pathlib import Path
@@ -21,7 +22,8 @@ from .errors import DigitsError
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm", ".ppm", ".pnm")
 MAX_PIXELS = 40_000_000  # refuse before decoding: a 40-megapixel grayscale page is ~40 MB
 MIN_CONTRAST = 32  # a transparent image's ink must stand this far (of 255) from white to be seen on it
-MIN_INK = 0.12  # ink must take this share of the paper's light (30 levels on white paper), or the page is blank
+MIN_INK = 0.18  # ink must take this share of the paper's light (40 levels on white paper), or the page is blank
+INK_OVER_NOISE = 8  # and stand this many times the paper's own noise (its grain, a sensor's) above it
 INK_SEEN = 255 * 0.25  # a pixel with a quarter of the darkest ink's darkness is ink, for finding the digit
 PAPER_GRID = 32  # the paper's brightness is fitted on a grid of about this many points a side
 FLAT_PAPER = 4  # grey levels: paper lit more evenly than this is taken as one level
@@ -74,9 +76,10 @@ def ink_on_page(gray: np.ndarray, name: str = "image") -> np.ndarray:
     gray = np.asarray(gray, dtype=np.uint8)
     if _dark_paper(gray):  # light ink on dark paper: flip, so that paper is light as on a page
         gray = 255 - gray
-    ink = _without_lines(ink_share(gray))
+    share, noise = ink_share(gray)
+    ink = _without_lines(share)
     level = float(ink.max())
-    if level < MIN_INK:
+    if level < max(MIN_INK, INK_OVER_NOISE * noise):
         raise NoDigitFound(f"{name}: no digit found (the image is blank)")
     ink *= 255 / level
     return ink
@@ -117,24 +120,28 @@ def mnist_frame(ink: np.ndarray, image_size: int = 28) -> np.ndarray:
     return np.round(frame).astype(np.uint8)
 
 
-def ink_share(gray: np.ndarray) -> np.ndarray:
-    """Light paper with dark ink (uint8) -> how much of each pixel's light the ink took, 0 to 1 (float32).
+def ink_share(gray: np.ndarray) -> tuple[np.ndarray, float]:
+    """Light paper with dark ink (uint8) -> how much of each pixel's light the ink took, 0 to 1
+    (float32), and the paper's own noise (a standard deviation) in the same units.
 
     The paper's own brightness is estimated across the page as a smooth surface fitted to the
     pixels that are paper (a shadow, a lamp's falloff, a phone's vignette, a tint), and each
     pixel is divided by it: light multiplies, so ink in a shadow is as dark, next to the paper
     around it, as ink in the light.
     """
+    paper, noise = _paper_brightness(gray)
     share = gray.astype(np.float32)
-    share /= -_paper_brightness(gray)
+    share /= -paper
     share += 1
-    return np.maximum(share, 0, out=share)  # ink takes light; a pixel brighter than the paper has none
+    np.maximum(share, 0, out=share)  # ink takes light; a pixel brighter than the paper has none
+    return share, noise / float(np.mean(paper))
 
 
-def _paper_brightness(gray: np.ndarray, rounds: int = 3) -> float | np.ndarray:
+def _paper_brightness(gray: np.ndarray, rounds: int = 3) -> tuple[float | np.ndarray, float]:
     """A quadratic surface fitted to the paper on a coarse grid: from the brighter half of the
     points (paper, however much ink there is), then from every point the last fit calls paper.
-    One level (a float) where the surface varies by less than FLAT_PAPER levels."""
+    One level (a float) where the surface varies by less than FLAT_PAPER levels. And the paper's
+    noise around it, as a standard deviation in grey levels."""
     height, width = gray.shape
     step_y, step_x = -(-height // PAPER_GRID), -(-width // PAPER_GRID)  # at most PAPER_GRID points a side
     grid = gray[step_y // 2 :: step_y, step_x // 2 :: step_x]  # a view: every step-th pixel
@@ -149,8 +156,8 @@ def _paper_brightness(gray: np.ndarray, rounds: int = 3) -> float | np.ndarray:
         surface = terms @ coefficients
         residual = values - surface
         count = paper.sum()
-        noise = 1.25 * (np.abs(residual) @ paper) / count + 1.0  # the paper's own noise, as a std
-        brighter = (residual > -3 * noise).astype(np.float64)  # darker than that is ink, left out of the next fit
+        noise = 1.25 * (np.abs(residual) @ paper) / count  # the paper's own noise, as a std
+        brighter = (residual > -3 * noise - 3).astype(np.float64)  # darker than that is ink, left out of the next fit
         if brighter.sum() < len(coefficients) or (brighter == paper).all():  # too few to fit, or settled
             break
         paper = brighter
@@ -159,14 +166,14 @@ def _paper_brightness(gray: np.ndarray, rounds: int = 3) -> float | np.ndarray:
     low, high = max(float(on_paper.min()), 1.0), max(float(on_paper.max()), 1.0)
     lowest, highest = float(surface.min()), float(surface.max())
     if highest - lowest < FLAT_PAPER:  # a python float, so that float32 pixels divided by it stay float32
-        return min(max((lowest + highest) / 2, low), high)
+        return min(max((lowest + highest) / 2, low), high), noise
     # the surface at every pixel, in the grid's coordinates: powers of y, a matrix, powers of x
     square = np.zeros((3, 3), dtype=np.float32)
     square[_TERM_POWERS] = coefficients
     ys = (np.arange(height, dtype=np.float32) - step_y // 2) / (step_y * grid.shape[0])
     xs = (np.arange(width, dtype=np.float32) - step_x // 2) / (step_x * grid.shape[1])
     full = np.vander(ys, 3, increasing=True) @ square @ np.vander(xs, 3, increasing=True).T
-    return np.clip(full, low, high, out=full)
+    return np.clip(full, low, high, out=full), noise
 
 
 _TERM_POWERS = ((0, 0, 0, 1, 1, 2), (0, 1, 2, 0, 1, 0))  # the quadratic's terms y^i x^j, as (i…), (j…)
@@ -189,6 +196,7 @@ def _without_lines(ink: np.ndarray) -> np.ndarray:
     a line, the ink on both sides of the line carries it across.
     """
     level = max(float(ink.max()), MIN_INK)
+    _without_page_edges(ink, ink > 0.1 * level)
     for transpose in (False, True):  # rows, then columns (of what the rows left)
         lined = ink.T if transpose else ink
         faint, seen = lined > 0.1 * level, lined > 0.25 * level  # printed lines are often paler than the ink
@@ -197,7 +205,6 @@ def _without_lines(ink: np.ndarray) -> np.ndarray:
         for start, end in edge_to_edge:
             if len(edge_to_edge) >= 2 or not _touched(seen, start, end):
                 _erase_line(lined, start, end, 0, length)
-        _without_page_edges(lined, seen)
     _without_boxes(ink, ink > 0.25 * level)
     return ink
 
@@ -209,19 +216,37 @@ def _touched(seen: np.ndarray, start: int, end: int) -> bool:
     return any(np.count_nonzero(rows) > 0.02 * seen.shape[1] for rows in beside)
 
 
-def _without_page_edges(lined: np.ndarray, seen: np.ndarray) -> None:
-    """Erase the table past the page's edge at the left and right of `lined` (rows of a view): dark
-    from the photo's edge inwards in nearly every row, a strip no wider than a third of the photo."""
-    height, width = seen.shape
-    if height < 8 or width < 8:
-        return
-    for side, flipped in ((seen, lined), (seen[:, ::-1], lined[:, ::-1])):
-        reach = np.where(side.all(axis=1), width, side.argmin(axis=1))  # each row's run of ink from the edge
-        if np.count_nonzero(reach) < 0.9 * height or np.median(reach) > width / 3:
+def _without_page_edges(ink: np.ndarray, seen: np.ndarray) -> None:
+    """Erase the table past the page's edges: from a side of the photo inwards, dark in most of its
+    rows (or a sliver of it from a corner), a strip no wider than a third of the photo, its inner
+    boundary a straight line (the page's edge); all up to that line, and a margin past it."""
+    erase = np.zeros_like(seen)
+    for transpose in (False, True):
+        mask, erased = (seen.T, erase.T) if transpose else (seen, erase)
+        height, width = mask.shape
+        if height < 8 or width < 8:
             continue
-        margin = 2 + int(np.median(reach)) // 4  # the page's edge is blurred, and it may cast a shadow
-        erased = np.arange(width) < (np.where(reach > 0, reach + margin, 0))[:, None]
-        flipped[erased] = 0
+        for side, marked in ((mask, erased), (mask[:, ::-1], erased[:, ::-1])):
+            reach = side.argmin(axis=1)  # each row's run of ink from the side; 0 where it is all ink
+            rows = np.flatnonzero(reach)
+            if len(rows) < 0.3 * height or np.median(reach[rows]) > width / 3:
+                continue
+            slope, offset = np.polyfit(rows, reach[rows], 1)
+            edge = slope * np.arange(height) + offset
+            off_line = np.abs(reach[rows] - edge[rows])
+            if float(np.median(off_line)) > 1 + 0.02 * width:  # not a straight edge: ink that reaches the side
+                continue
+            # along most of the side; or a wedge from a corner, narrowing to nothing where the page's
+            # edge leaves the photo (a digit cropped tight touches a side too, but not so)
+            one_run = rows[-1] - rows[0] + 1 == len(rows)
+            tip = rows[-1] if rows[0] == 0 else rows[0] if rows[-1] == height - 1 else None
+            wedge = one_run and tip is not None and edge[tip] <= 3 and abs(edge[rows[0]] - edge[rows[-1]]) >= 6
+            if len(rows) < 0.8 * height and not wedge:
+                continue
+            # past the line by its blur and shadow, and by how far its own rows stray from it
+            margin = 2 + 0.03 * width + float(np.percentile(off_line, 90))
+            marked |= np.arange(width) < (edge + margin)[:, None]
+    ink[erase] = 0
 
 
 def _without_boxes(ink: np.ndarray, seen: np.ndarray) -> None:
@@ -230,6 +255,8 @@ def _without_boxes(ink: np.ndarray, seen: np.ndarray) -> None:
     between), then the lines standing between them (the box's sides, the walls between its cells)."""
     height, width = seen.shape
     row_counts = seen.sum(axis=1, dtype=np.int32)
+    if not row_counts.any():
+        return
     bands = _thin_runs(row_counts >= 0.5 * row_counts.max(), max(4, 0.08 * height))
     lines = []
     for start, end in bands:
@@ -249,7 +276,8 @@ def _without_boxes(ink: np.ndarray, seen: np.ndarray) -> None:
     column_counts = seen[top:bottom, left:right].sum(axis=0, dtype=np.int32)
     walls = _thin_runs(column_counts > 0.95 * (bottom - top), max(4, 0.08 * width))
     for start, end, first, last in alike:
-        _erase_line(ink, start, end, first, last)
+        margin = _margin(start, end)  # the line's blurred ends too
+        _erase_line(ink, start, end, max(first - margin, 0), last + margin)
     for start, end in walls:
         _erase_line(ink.T, left + start, left + end, top, bottom)
 
@@ -338,7 +366,7 @@ def open_grayscale(source: Path | BinaryIO, name: str | None = None) -> np.ndarr
     """An image file (a path, or a file object called `name` in messages) as uint8 grey levels."""
     path = name or source  # what messages call it
     try:
-        if isinstance(source, Path) and source.stat().st_size == 0:
+        if isinstance(source, Path) and _empty_file(source):
             raise DigitsError(f"{path}: empty file (0 bytes)")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # the check below is stricter
@@ -363,6 +391,12 @@ def open_grayscale(source: Path | BinaryIO, name: str | None = None) -> np.ndarr
         raise DigitsError(f"{path}: not an image Pillow can read") from None
     except (OSError, SyntaxError, ValueError) as e:
         raise DigitsError(f"{path}: cannot decode image ({e})") from None
+
+
+def _empty_file(path: Path) -> bool:
+    """A regular file of 0 bytes (a pipe or a device has no size until read)."""
+    status = path.stat()
+    return stat.S_ISREG(status.st_mode) and status.st_size == 0
 
 
 def _on_paper(rgba: Image.Image) -> Image.Image:

@@ -319,12 +319,16 @@ def _thin_runs(is_line: np.ndarray, thickness: float) -> list[tuple[int, int]]:
 
 def _erase_line(lined: np.ndarray, start: int, end: int, first: int, last: int) -> None:
     """Erase rows start…end of `lined` (a view, so that columns work too) between columns first and
-    last, with a margin for the line's blur: each pixel keeps only the ink it shares with both
-    sides of the line, so that a stroke crossing it stays whole."""
+    last, with a margin for the line's blur. Each pixel keeps the ink it shares with both sides of
+    the line, so that a stroke crossing it stays whole, and any ink darker than the line itself,
+    so that a stroke running along a pale ruled line stays too."""
     rows, margin = len(lined), _margin(start, end)
     top, bottom = max(start - margin, 0), min(end + margin, rows)
     above, below = lined[max(top - 2, 0), first:last], lined[min(bottom + 1, rows - 1), first:last]
-    np.minimum(lined[top:bottom, first:last], np.minimum(above, below), out=lined[top:bottom, first:last])
+    band = lined[top:bottom, first:last]
+    # the line's own ink, with room for where it is darker (JPEG, two lines crossing)
+    line = 1.3 * float(np.median(lined[start:end, first:last], axis=1).max()) + 0.1
+    np.maximum(np.minimum(above, below), band - line, out=band)
 
 
 def _margin(start: int, end: int) -> int:

@@ -241,3 +241,17 @@ def test_a_blank_page_is_blank_and_a_digit_on_it_is_read(kind, tmp_path, test_sp
         pixels = read_digit_image(_photo(page, tmp_path / f"{kind}-{label}.jpg"))
         right += int(probabilities(model, pixels[None])[0].argmax() == label)
     assert right == 10
+
+
+def test_a_digit_cropped_tight_to_its_ink_is_read(tmp_path, test_split):
+    """A person crops their photo to the digit: no paper shows round it, and strokes touch every side."""
+    model = load_model(SHIPPED_MODEL)
+    right = 0
+    for index in range(40):
+        ink = test_split.images[index]
+        rows, columns = np.nonzero(ink > 30)
+        crop = ink[rows.min() : rows.max() + 1, columns.min() : columns.max() + 1]
+        path = tmp_path / f"{index}.png"
+        Image.fromarray(255 - crop).resize((crop.shape[1] * 6, crop.shape[0] * 6), Image.Resampling.BICUBIC).save(path)
+        right += int(probabilities(model, read_digit_image(path)[None])[0].argmax() == test_split.labels[index])
+    assert right >= 39

@@ -24,6 +24,7 @@ MAX_PIXELS = 40_000_000  # refuse before decoding: a 40-megapixel grayscale page
 MIN_CONTRAST = 32  # a transparent image's ink must stand this far (of 255) from white to be seen on it
 MIN_INK = 0.18  # ink must take this share of the paper's light (40 levels on white paper), or the page is blank
 INK_OVER_NOISE = 8  # and stand this many times the paper's own noise (its grain, a sensor's) above it
+NOISY_PAPER = 0.03  # of the paper's light (7 levels on white paper): the grainiest paper seen
 STROKE_AT_LEAST = 2.8  # px at 28×28: thinner strokes are widened to this (a quarter of MNIST's are thinner)
 INK_SEEN = 255 * 0.25  # a pixel with a quarter of the darkest ink's darkness is ink, for finding the digit
 PAPER_GRID = 32  # the paper's brightness is fitted on a grid of about this many points a side
@@ -80,7 +81,8 @@ def ink_on_page(gray: np.ndarray, name: str = "image") -> np.ndarray:
     share, noise = ink_share(gray)
     ink = _without_lines(share)
     level = float(ink.max())
-    if level < max(MIN_INK, INK_OVER_NOISE * noise):
+    # noise beyond NOISY_PAPER is the fit confused by ink (a digit cropped tight), not paper's grain
+    if level < max(MIN_INK, INK_OVER_NOISE * min(noise, NOISY_PAPER)):
         raise NoDigitFound(f"{name}: no digit found (the image is blank)")
     ink *= 255 / level
     return ink

@@ -255,3 +255,15 @@ def test_a_digit_cropped_tight_to_its_ink_is_read(tmp_path, test_split):
         Image.fromarray(255 - crop).resize((crop.shape[1] * 6, crop.shape[0] * 6), Image.Resampling.BICUBIC).save(path)
         right += int(probabilities(model, read_digit_image(path)[None])[0].argmax() == test_split.labels[index])
     assert right >= 39
+
+
+@pytest.mark.parametrize("index", [51, 146, 152, 687, 960])  # a 3, an 8, a 5, a 3 and a 7 with a bar
+def test_a_small_digit_s_straight_strokes_are_not_taken_for_a_form_s_lines(tmp_path, test_split, index):
+    model = load_model(SHIPPED_MODEL)
+    for side in (28, 36, 44):
+        digit = Image.fromarray(255 - test_split.images[index]).resize((side, side), Image.Resampling.BICUBIC)
+        page = Image.new("L", (side + 30, side + 40), 255)
+        page.paste(digit, (20, 30))
+        path = tmp_path / f"{index}-{side}.png"
+        page.save(path)
+        assert probabilities(model, read_digit_image(path)[None])[0].argmax() == test_split.labels[index], side

@@ -297,6 +297,14 @@ def _without_boxes(ink: np.ndarray, seen: np.ndarray) -> None:
     left, right = min(line[2] for line in alike), max(line[3] for line in alike)
     column_counts = seen[top:bottom, left:right].sum(axis=0, dtype=np.int32)
     walls = _thin_runs(column_counts > 0.95 * (bottom - top), max(4, 0.08 * width))
+    # a box has its sides; lines with no sides are a form's only if what is written between them
+    # touches neither them nor their ends (a 3's or a 7's strokes do, however straight)
+    ends = max(1, round(0.01 * (right - left)))
+    boxed = len(walls) >= 2 and walls[0][0] <= ends and walls[-1][1] >= right - left - ends
+    between = seen[alike[0][1] + 1 : alike[-1][0] - 1, left:right]  # from a row past the lines' own blur
+    touching = between[:1].any() or between[-1:].any() or between[:, :ends].any() or between[:, -ends:].any()
+    if not boxed and touching:
+        return
     for start, end, first, last in alike:
         margin = _margin(start, end)  # the line's blurred ends too
         _erase_line(ink, start, end, max(first - margin, 0), last + margin)

@@ -218,16 +218,18 @@ def _without_lines(ink: np.ndarray) -> np.ndarray:
     a line, the ink on both sides of the line carries it across.
     """
     level = max(float(ink.max()), MIN_INK)
-    _without_page_edges(ink, ink > 0.1 * level)
+    _without_page_edges(ink, level)
+    faint, seen = ink > 0.1 * level, ink > 0.25 * level  # printed lines are often paler than the ink
     for transpose in (False, True):  # rows, then columns (of what the rows left)
-        lined = ink.T if transpose else ink
-        faint, seen = lined > 0.1 * level, lined > 0.25 * level  # printed lines are often paler than the ink
+        lined, faint_lined, seen_lined = (ink.T, faint.T, seen.T) if transpose else (ink, faint, seen)
         length = lined.shape[1]
-        edge_to_edge = _thin_runs(faint.sum(axis=1, dtype=np.int32) > 0.9 * length, max(3, 0.05 * len(lined)))
+        edge_to_edge = _thin_runs(faint_lined.sum(axis=1, dtype=np.int32) > 0.9 * length, max(3, 0.05 * len(lined)))
         for start, end in edge_to_edge:
-            if len(edge_to_edge) >= 2 or not _touched(seen, start, end):
+            if len(edge_to_edge) >= 2 or not _touched(seen_lined, start, end):
                 _erase_line(lined, start, end, 0, length)
-    _without_boxes(ink, ink > 0.25 * level)
+        if edge_to_edge:  # what is left, for the next pass
+            faint, seen = ink > 0.1 * level, ink > 0.25 * level
+    _without_boxes(ink, seen)
     return ink
 
 
@@ -238,10 +240,14 @@ def _touched(seen: np.ndarray, start: int, end: int) -> bool:
     return any(np.count_nonzero(rows) > 0.02 * seen.shape[1] for rows in beside)
 
 
-def _without_page_edges(ink: np.ndarray, seen: np.ndarray) -> None:
+def _without_page_edges(ink: np.ndarray, level: float) -> None:
     """Erase the table past the page's edges: from a side of the photo inwards, dark in most of its
     rows (or a sliver of it from a corner), a strip no wider than a third of the photo, its inner
     boundary a straight line (the page's edge); all up to that line, and a margin past it."""
+    border = np.concatenate([ink[0], ink[-1], ink[:, 0], ink[:, -1]])
+    if np.count_nonzero(border > 0.1 * level) < 0.3 * min(ink.shape):  # no side of the photo is mostly ink
+        return
+    seen = ink > 0.1 * level
     erase = np.zeros_like(seen)
     for transpose in (False, True):
         mask, erased = (seen.T, erase.T) if transpose else (seen, erase)
@@ -249,6 +255,8 @@ def _without_page_edges(ink: np.ndarray, seen: np.ndarray) -> None:
         if height < 8 or width < 8:
             continue
         for side, marked in ((mask, erased), (mask[:, ::-1], erased[:, ::-1])):
+            if np.count_nonzero(side[:, 0]) < 0.3 * height:  # the photo's edge is mostly paper
+                continue
             reach = side.argmin(axis=1)  # each row's run of ink from the side; 0 where it is all ink
             rows = np.flatnonzero(reach)
             if len(rows) < 0.3 * height or np.median(reach[rows]) > width / 3:

@@ -215,6 +215,8 @@ def _blank_page(kind: str, rng: np.random.Generator, size: tuple[int, int] = (30
     elif kind == "boxed":  # a form's printed box, 3 px lines, with the page around it
         page[48:252, 98:302] = 60
         page[51:249, 101:299] = 235
+    elif kind == "table":  # a photo of the page, the table showing past its slanted left edge
+        page[xs < 12 + 0.08 * ys] = 75
     elif kind == "vignette":
         page = 220 - 110 * (((xs - width) ** 2 + (ys - height) ** 2) / (width**2 + height**2)) ** 0.7
     return page + rng.normal(0, 3, size)
@@ -225,7 +227,7 @@ def _photo(page: np.ndarray, path: Path) -> Path:
     return path
 
 
-@pytest.mark.parametrize("kind", ["plain", "ruled", "squared", "shaded", "vignette", "boxed"])
+@pytest.mark.parametrize("kind", ["plain", "ruled", "squared", "shaded", "vignette", "boxed", "table"])
 def test_a_blank_page_is_blank_and_a_digit_on_it_is_read(kind, tmp_path, test_split):
     rng = np.random.default_rng(0)
     blank = _photo(_blank_page(kind, rng), tmp_path / f"{kind}-blank.jpg")

@@ -93,6 +93,8 @@ def _thickened(ink: np.ndarray, at_least: float) -> np.ndarray:
     fine pen on a large page): shrunk to 20×20 they would be fainter and thinner than any MNIST
     writer's. A stroke's width is measured as twice its area over its outline."""
     seen = ink > 64
+    # pinholes filled first (grainy chalk, pencil on rough paper): they are not the strokes' edges
+    seen[1:-1, 1:-1] |= (seen[:-2, 1:-1] & seen[2:, 1:-1]) | (seen[1:-1, :-2] & seen[1:-1, 2:])
     area = np.count_nonzero(seen)
     inner = seen[1:-1, 1:-1] & seen[:-2, 1:-1] & seen[2:, 1:-1] & seen[1:-1, :-2] & seen[1:-1, 2:]
     stroke = 2 * area / max(area - np.count_nonzero(inner), 1)

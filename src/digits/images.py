@@ -389,7 +389,9 @@ def _main_span(lines: np.ndarray, keep: float, line: float) -> tuple[int, int]:
         for i in np.flatnonzero(big):  # against the widest of the others
             others = widest[-2] if extent[i] == widest[-1] else widest[-1]
             thin = ends[i] - starts[i] <= line * extent[i]
-            if thin and extent[i] >= 1.5 * others and mass[i] < mass.max():  # never the most ink: a 1's stroke
+            # a line is left out where it is not the most ink (a 1's stroke may be), or at the edge
+            at_edge = starts[i] <= 0.03 * len(lines) or ends[i] >= 0.97 * len(lines)
+            if thin and extent[i] >= 1.5 * others and (mass[i] < mass.max() or at_edge) and big.sum() > 1:
                 big[i] = False
     return int(starts[big].min()), int(ends[big].max())
 

@@ -265,7 +265,9 @@ def page_view(r: Any) -> None:
     out.print(
         f"{r.path}: the ink read found, {width}×{height} pixels, a character {cell}×{2 * cell} of them\n", markup=False
     )
-    out.print(Text("\n".join("".join(row) for row in grid) + "\n"))
+    lines = ["".join(row).rstrip() for row in grid]
+    inked = [i for i, line in enumerate(lines) if line]  # blank paper above and below: one line of it
+    out.print(Text("\n".join(lines[max(inked[0] - 1, 0) : inked[-1] + 2]) + "\n"))
     number_reading(r)
 
 

@@ -29,7 +29,7 @@ from digits.run_files import RunFiles
 def test_sigterm_saves_the_state_and_resume_finishes_the_run(tmp_path):
     output = tmp_path / "m.safetensors"
     small = tmp_path / "small.toml"  # quick epochs, many of them: the signal lands mid-run
-    small.write_text("[data]\naugment = false\n[model]\nhidden = [32]\n[train]\nepochs = 40\n")
+    small.write_text("[data]\naugment = false\n[model]\nhidden = [32]\n[train]\nepochs = 15\n")
     process = start_training(output, "--config", str(small))
     wait_for(RunFiles.beside(output).history)
     process.send_signal(signal.SIGTERM)
@@ -37,12 +37,12 @@ def test_sigterm_saves_the_state_and_resume_finishes_the_run(tmp_path):
     assert process.returncode == 143, stderr
     assert "Terminated. The best model so far is at" in stderr and "Traceback" not in stderr
     stopped_at = len(load_resume_state(RunFiles.beside(output).state)["history"])
-    assert 1 <= stopped_at < 40
+    assert 1 <= stopped_at < 15
 
     resumed = run_digits("train", "--config", str(small), "--output", str(output), "--resume")
     assert resumed.returncode == 0, resumed.stderr
-    assert len(load_resume_state(RunFiles.beside(output).state)["history"]) == 40
-    assert len(RunFiles.beside(output).history.read_text().splitlines()) == 1 + 40
+    assert len(load_resume_state(RunFiles.beside(output).state)["history"]) == 15
+    assert len(RunFiles.beside(output).history.read_text().splitlines()) == 1 + 15
 
 
 SAVE_FOREVER = """

@@ -75,8 +75,9 @@ def test_train_ends_with_loss_sparklines(trained):
     assert all(len(curve) == 3 and set(curve) <= set("▁▂▃▄▅▆▇█") for curve in curves.values())
 
 
-def test_quiet_prints_only_the_summary(tmp_path):
-    result = run_digits("train", "--epochs", "1", "--output", str(tmp_path / "m.safetensors"), "--quiet")
+def test_quiet_prints_only_the_summary(tmp_path, quick_config):
+    output = str(tmp_path / "m.safetensors")
+    result = run_digits("train", "--config", str(quick_config), "--epochs", "1", "--output", output, "--quiet")
     assert result.returncode == 0, result.stderr
     assert "epoch  train loss" not in result.stdout
     assert "Verdict:" in result.stdout and "Best epoch" in result.stdout
@@ -92,8 +93,9 @@ def test_train_draws_its_curves_beside_the_checkpoint(trained):
     assert pixels.std() > 10  # lines and text, not a blank canvas
 
 
-def test_train_json_is_one_object_with_the_history(tmp_path):
-    result = run_digits("train", "--epochs", "2", "--output", str(tmp_path / "m.safetensors"), "--json")
+def test_train_json_is_one_object_with_the_history(tmp_path, quick_config):
+    output = str(tmp_path / "m.safetensors")
+    result = run_digits("train", "--config", str(quick_config), "--epochs", "2", "--output", output, "--json")
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
     assert [row["epoch"] for row in summary["history"]] == [1, 2]

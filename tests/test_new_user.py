@@ -115,9 +115,9 @@ def test_predict_reads_a_folder_of_class_subfolders(tmp_path, test_split):
     assert paths == sorted(paths) and Path(paths[0]).parent.name == "0" and Path(paths[-1]).parent.name == "9"
 
 
-def test_a_second_run_on_the_same_output_is_refused(tmp_path):
+def test_a_second_run_on_the_same_output_is_refused(tmp_path, quick_config):
     output = tmp_path / "m.safetensors"
-    first = start_training(output, "--epochs", "300")
+    first = start_training(output, "--config", str(quick_config), "--epochs", "300")
     try:
         wait_for(RunFiles.beside(output).lock)
         second = run_digits("train", "--epochs", "1", "--output", str(output))

@@ -87,8 +87,9 @@ def test_same_seed_same_weights(tmp_path):
     assert not np.array_equal(a.weights[0], c.weights[0])
 
 
-def test_divergence_stops_with_advice(tmp_path):
-    result = run_digits("train", "--lr", "1000", "--epochs", "2", "--output", str(tmp_path / "m.safetensors"))
+def test_divergence_stops_with_advice(tmp_path, quick_config):
+    output = str(tmp_path / "m.safetensors")
+    result = run_digits("train", "--config", str(quick_config), "--lr", "1000", "--epochs", "2", "--output", output)
     assert result.returncode == 1
     assert "training diverged at epoch 1" in result.stderr and "lower learning rate" in result.stderr
     assert "Traceback" not in result.stderr

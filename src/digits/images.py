@@ -101,11 +101,19 @@ def _thickened(ink: np.ndarray, at_least: float) -> np.ndarray:
     grow = round(at_least - stroke)
     if area == 0 or grow < 1:
         return ink
-    wide = np.pad(ink, grow)  # a maximum filter, grow + 1 pixels a side, done along rows then columns
-    for axis in (0, 1):
-        length = wide.shape[axis]
-        wide = np.max([wide.take(range(shift, length - grow + shift), axis=axis) for shift in range(grow + 1)], axis=0)
-    return wide
+    wide = np.pad(ink, grow)  # a maximum filter, grow + 1 pixels a side, along columns then rows
+    return _running_max(_running_max(wide, grow + 1).T, grow + 1).T
+
+
+def _running_max(rows: np.ndarray, width: int) -> np.ndarray:
+    """The maximum over each `width` consecutive rows, in log2(width) steps: maxima over 1, 2, 4 …
+    rows, then two overlapping runs of the largest power of 2 that fits."""
+    run, most = rows, 1
+    while 2 * most <= width:
+        run = np.maximum(run[:-most], run[most:])
+        most *= 2
+    count = len(rows) - width + 1
+    return np.maximum(run[:count], run[width - most : width - most + count])
 
 
 def _dark_paper(gray: np.ndarray) -> bool:

@@ -219,7 +219,25 @@ def _blank_page(kind: str, rng: np.random.Generator, size: tuple[int, int] = (30
         page[xs < 12 + 0.08 * ys] = 75
     elif kind == "vignette":
         page = 220 - 110 * (((xs - width) ** 2 + (ys - height) ** 2) / (width**2 + height**2)) ** 0.7
+    elif kind == "pencil":  # rough paper: grain of its own
+        page = page + rng.normal(0, 6, size)
+    elif kind == "chalk":  # a dark board, smudged
+        page = 55 + 12 * np.sin(xs / 23.0) * np.cos(ys / 17.0)
     return page + rng.normal(0, 3, size)
+
+
+def _written(kind: str, page: np.ndarray, ink: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A digit's ink (0 to 1, 180×180) written on the page: a pen's, or a pencil's, or chalk."""
+    region = page[60:240, 110:290]
+    if kind == "pencil":  # grey graphite, thin strokes, broken by the paper's grain
+        ink = (ink > 0.75) * rng.uniform(0.6, 1.0, ink.shape)
+        region[:] = region * (1 - ink) + 120 * ink
+    elif kind == "chalk":  # light, with a third of it skipped over the board
+        ink = ink * (rng.random(ink.shape) > 0.3)
+        region[:] = region * (1 - ink) + 230 * ink
+    else:
+        region[:] = region * (1 - ink) + 55 * ink  # ink 55, as a pen's
+    return page
 
 
 def _photo(page: np.ndarray, path: Path) -> Path:
@@ -227,7 +245,9 @@ def _photo(page: np.ndarray, path: Path) -> Path:
     return path
 
 
-@pytest.mark.parametrize("kind", ["plain", "ruled", "squared", "shaded", "vignette", "boxed", "table"])
+@pytest.mark.parametrize(
+    "kind", ["plain", "ruled", "squared", "shaded", "vignette", "boxed", "table", "pencil", "chalk"]
+)
 def test_a_blank_page_is_blank_and_a_digit_on_it_is_read(kind, tmp_path, test_split):
     rng = np.random.default_rng(0)
     blank = _photo(_blank_page(kind, rng), tmp_path / f"{kind}-blank.jpg")
@@ -238,8 +258,7 @@ def test_a_blank_page_is_blank_and_a_digit_on_it_is_read(kind, tmp_path, test_sp
     for label in range(10):
         index = int(np.flatnonzero(test_split.labels == label)[0])
         ink = np.asarray(Image.fromarray(test_split.images[index]).resize((180, 180)), dtype=np.float64) / 255
-        page = _blank_page(kind, rng)
-        page[60:240, 110:290] = page[60:240, 110:290] * (1 - ink) + 55 * ink  # ink 55, as a pen's
+        page = _written(kind, _blank_page(kind, rng), ink, rng)
         pixels = read_digit_image(_photo(page, tmp_path / f"{kind}-{label}.jpg"))
         right += int(probabilities(model, pixels[None])[0].argmax() == label)
     assert right == 10
@@ -269,3 +288,19 @@ def test_a_small_digit_s_straight_strokes_are_not_taken_for_a_form_s_lines(tmp_p
         path = tmp_path / f"{index}-{side}.png"
         page.save(path)
         assert probabilities(model, read_digit_image(path)[None])[0].argmax() == test_split.labels[index], side
+
+
+def test_a_small_digit_on_a_large_page_is_found(tmp_path, test_split):
+    """A 30-pixel digit on a 1600×1200 photo of a page: a sticky note, a corner of a form."""
+    model = load_model(SHIPPED_MODEL)
+    rng = np.random.default_rng(0)
+    right = 0
+    for label in range(10):
+        index = int(np.flatnonzero(test_split.labels == label)[0])
+        ink = np.asarray(Image.fromarray(test_split.images[index]).resize((30, 30)), dtype=np.float64) / 255
+        page = 225 + rng.normal(0, 3, (1200, 1600))
+        top, left = (int(v) for v in rng.integers(100, 1000, size=2))
+        page[top : top + 30, left : left + 30] = page[top : top + 30, left : left + 30] * (1 - ink) + 50 * ink
+        path = _photo(page, tmp_path / f"large-{label}.jpg")
+        right += int(probabilities(model, read_digit_image(path)[None])[0].argmax() == label)
+    assert right == 10

@@ -223,3 +223,12 @@ def test_training_your_own_model_changes_no_tracked_file():
     for name in ("default.safetensors", "default.state.pt", "default.history.csv", "default.curves.png"):
         ignored = subprocess.run(["git", "check-ignore", "-q", f"checkpoints/{name}"], cwd=ROOT)
         assert ignored.returncode == 0, f"checkpoints/{name} would show up in git status"
+
+
+def test_a_photo_with_a_corrupt_exif_tag_is_read_without_pillow_s_warnings(tmp_path, test_split):
+    photo = tmp_path / "phone.jpg"
+    corrupt = b"Exif\x00\x00MM\x00*\x00\x00\x00\x08\x00\x01\x01\x12\x00\x03\x00\x00"  # a tag cut short
+    ink_on_paper(test_split.images[0]).convert("RGB").save(photo, "JPEG", exif=corrupt)
+    result = run_digits("predict", str(photo))
+    assert result.returncode == 0 and result.stderr == ""
+    assert result.stdout.startswith(f"{photo}: {test_split.labels[0]} (")

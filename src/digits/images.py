@@ -433,7 +433,7 @@ def open_grayscale(source: Path | BinaryIO, name: str | None = None) -> np.ndarr
         if isinstance(source, Path) and _empty_file(source):
             raise DigitsError(f"{path}: empty file (0 bytes)")
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # the check below is stricter
+            warnings.simplefilter("ignore")  # Pillow's (a corrupt EXIF tag, a huge image: the check below is stricter)
             with Image.open(source) as image:
                 if image.width * image.height > MAX_PIXELS:  # known from the header, before decoding
                     raise ImageTooLarge(

@@ -257,13 +257,11 @@ def page_view(r: Any) -> None:
         # round the box, a character out, where that does not run into the next digit's box
         x0, x1 = left // cell, (right - 1) // cell
         y0, y1 = max(top // (2 * cell) - 1, 0), min((bottom - 1) // (2 * cell) + 1, rows - 1)
-        taken = {
-            x for other in r.digits if other is not d for x in range(other.box[0] // cell - 1, other.box[2] // cell + 2)
-        }
-        x0, x1 = (
-            (x0 - 1 if x0 > 0 and x0 - 1 not in taken else x0),
-            (x1 + 1 if x1 + 1 < columns and x1 + 1 not in taken else x1),
-        )
+        near = {x for o in r.digits if o is not d for x in range(o.box[0] // cell - 1, o.box[2] // cell + 2)}
+        if x0 > 0 and x0 - 1 not in near:
+            x0 -= 1
+        if x1 + 1 < columns and x1 + 1 not in near:
+            x1 += 1
         for x in range(x0, x1 + 1):
             grid[y0][x] = grid[y1][x] = "─"
         for y in range(y0, y1 + 1):

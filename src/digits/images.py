@@ -74,7 +74,8 @@ def digit_boxes(gray: np.ndarray, name: str = "image") -> tuple[np.ndarray, list
 
 def ink_on_page(gray: np.ndarray, name: str = "image") -> np.ndarray:
     """Grayscale pixels of any size and polarity -> the ink alone, 0 (paper) to 255 (the darkest
-    ink): the paper's light levelled, ruled lines removed. A blank page raises NoDigitFound."""
+    ink): the paper's light levelled, printed lines and the table past a page's edge taken out. A
+    blank page raises NoDigitFound."""
     gray = np.asarray(gray, dtype=np.uint8)
     if _dark_paper(gray):  # light ink on dark paper: flip, so that paper is light as on a page
         gray = 255 - gray

@@ -362,7 +362,9 @@ def show(
         reading = reader.read(image)
         if reading.number is None:
             raise DigitsError(reading.error)
-        return print(report.json_line(reading)) if json_output else report.page_view(reading)
+        if json_output:
+            return print(report.json_line(reading))
+        return report.page_view(reading)
     prediction = reader.predict(image)
     if prediction.digit is None:
         raise DigitsError(prediction.error)  # a blank page: nothing to show

@@ -58,7 +58,7 @@ def digit_boxes(gray: np.ndarray, name: str = "image") -> tuple[np.ndarray, list
     each holding at least a tenth of the largest one's ink (less is a speck)."""
     ink = ink_on_page(gray, name)
     seen = ink > INK_SEEN
-    top, bottom, left, right = _digit_box(seen, line=0.04)  # a long number is a thin line of ink too
+    top, bottom, left, right = _digit_box(seen, thinnest=0.04)  # a long number is a thin line of ink too
     columns = seen[top:bottom, left:right]
     edges = np.flatnonzero(np.diff(columns.any(axis=0).astype(np.int8), prepend=0, append=0))
     runs = list(zip(edges[::2], edges[1::2], strict=True))
@@ -365,15 +365,15 @@ def _margin(start: int, end: int) -> int:
     return 1 + (end - start) // 2
 
 
-def _digit_box(mask: np.ndarray, keep: float = 0.05, line: float = 0.15) -> tuple[int, int, int, int]:
+def _digit_box(mask: np.ndarray, keep: float = 0.05, thinnest: float = 0.15) -> tuple[int, int, int, int]:
     """The ink's bounding box, leaving out specks and stray lines: ink cut off from the rest by
-    blank rows or columns that holds under `keep` of the ink, or is a line (no thicker than `line`
+    blank rows or columns that holds under `keep` of the ink, or is a line (no thicker than `thinnest`
     of its length) far longer than the rest is wide: what is left of a page's edge, a rule. Rows,
     then columns within them, then rows again."""
     top, bottom, left, right = 0, mask.shape[0], 0, mask.shape[1]
     for axis in (1, 0, 1):
         window = mask[top:bottom, left:right]
-        start, end = _main_span(window if axis == 1 else window.T, keep, line)
+        start, end = _main_span(window if axis == 1 else window.T, keep, thinnest)
         if axis == 1:
             top, bottom = top + start, top + end
         else:
@@ -381,7 +381,7 @@ def _digit_box(mask: np.ndarray, keep: float = 0.05, line: float = 0.15) -> tupl
     return top, bottom, left, right
 
 
-def _main_span(lines: np.ndarray, keep: float, line: float) -> tuple[int, int]:
+def _main_span(lines: np.ndarray, keep: float, thinnest: float) -> tuple[int, int]:
     """First and last+1 row of the runs of inked rows of `lines` (a mask) that are the digit's."""
     profile = lines.sum(axis=1, dtype=np.int32)
     inked = np.flatnonzero(profile)
@@ -397,7 +397,7 @@ def _main_span(lines: np.ndarray, keep: float, line: float) -> tuple[int, int]:
         widest = np.sort(extent[big])
         for i in np.flatnonzero(big):  # against the widest of the others
             others = widest[-2] if extent[i] == widest[-1] else widest[-1]
-            thin = ends[i] - starts[i] <= line * extent[i]
+            thin = ends[i] - starts[i] <= thinnest * extent[i]
             # a line is left out where it is not the most ink (a 1's stroke may be), or at the edge
             at_edge = starts[i] <= 0.03 * len(lines) or ends[i] >= 0.97 * len(lines)
             if thin and extent[i] >= 1.5 * others and (mass[i] < mass.max() or at_edge) and big.sum() > 1:

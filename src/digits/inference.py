@@ -236,7 +236,8 @@ class NumberReading:
     digits: list[DigitReading] = field(default_factory=list)
     error: str | None = None  # why there is no number, for a person
     failed: bool = False  # the file could not be read (a blank page is not a failure)
-    ink: np.ndarray | None = field(default=None, metadata={"json": False})  # the ink found, 0–255, image-sized
+    # the ink found, 0–255, at the image's size (uint8: a phone photo's is megabytes even so)
+    ink: np.ndarray | None = field(default=None, metadata={"json": False})
 
 
 def read_number(model: ModelFile, name: str, gray: np.ndarray) -> NumberReading:
@@ -252,7 +253,7 @@ def read_number(model: ModelFile, name: str, gray: np.ndarray) -> NumberReading:
         DigitReading(p.digit, p.confidence, p.unsure, box)
         for p, box in zip(_predictions(model, [name] * len(boxes), frames, 1, False), boxes, strict=True)
     ]
-    return NumberReading(name, "".join(str(r.digit) for r in readings), readings, ink=ink)
+    return NumberReading(name, "".join(str(r.digit) for r in readings), readings, ink=np.round(ink).astype(np.uint8))
 
 
 def predict_paths(

@@ -60,8 +60,7 @@ def digit_boxes(gray: np.ndarray, name: str = "image") -> tuple[np.ndarray, list
     seen = ink > INK_SEEN
     top, bottom, left, right = _digit_box(seen, thinnest=0.04)  # a long number is a thin line of ink too
     columns = seen[top:bottom, left:right]
-    edges = np.flatnonzero(np.diff(columns.any(axis=0).astype(np.int8), prepend=0, append=0))
-    runs = list(zip(edges[::2], edges[1::2], strict=True))
+    runs = list(zip(*_runs(columns.any(axis=0)), strict=True))
     mass = [float(ink[top:bottom, left + start : left + end].sum()) for start, end in runs]
     boxes = []
     for (start, end), amount in zip(runs, mass, strict=True):
@@ -253,7 +252,7 @@ def _touched(seen: np.ndarray, start: int, end: int) -> bool:
 
 def _without_page_edges(ink: np.ndarray, level: float) -> None:
     """Erase the table past the page's edges: from a side of the photo inwards, dark in most of its
-    rows (or a sliver of it from a corner), a strip no wider than a third of the photo, its inner
+    rows (or a wedge from a corner), a strip no wider than a third of the photo, its inner
     boundary a straight line (the page's edge); all up to that line, and a margin past it."""
     border = np.concatenate([ink[0], ink[-1], ink[:, 0], ink[:, -1]])
     if np.count_nonzero(border > 0.1 * level) < 0.3 * min(ink.shape):  # no side of the photo is mostly ink
@@ -307,9 +306,7 @@ def _without_boxes(ink: np.ndarray, seen: np.ndarray) -> None:
         if straightest > 0.95 * (last - first) and last - first >= max(12, 4 * (end - start)):  # straight, long
             lines.append((start, end, first, last))
     spans = [(first, last) for _, _, first, last in lines]
-    alike = [
-        line for line in lines if sum(_same_span(line[2:], span) for span in spans) >= 2
-    ]  # each with at least one other
+    alike = [line for line in lines if sum(_same_span(line[2:], span) for span in spans) >= 2]  # and another
     if not alike:
         return
     top, bottom = alike[0][0], alike[-1][1]
@@ -336,14 +333,20 @@ def _same_span(a: tuple[int, int], b: tuple[int, int]) -> bool:
     return abs(a[0] - b[0]) <= tolerance and abs(a[1] - b[1]) <= tolerance
 
 
+def _runs(is_true: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where each run of True in a 1-D mask starts, and where it ends (one past its last)."""
+    padded = np.zeros(len(is_true) + 2, dtype=bool)
+    padded[1:-1] = is_true
+    edges = np.flatnonzero(padded[1:] != padded[:-1])
+    return edges[::2], edges[1::2]
+
+
 def _thin_runs(is_line: np.ndarray, thickness: float) -> list[tuple[int, int]]:
     """The runs of True in is_line, as (start, end), no thicker than `thickness`: printed lines."""
     if not is_line.any():
         return []
-    padded = np.zeros(len(is_line) + 2, dtype=bool)
-    padded[1:-1] = is_line
-    edges = np.flatnonzero(padded[1:] != padded[:-1]).tolist()
-    return [(start, end) for start, end in zip(edges[::2], edges[1::2], strict=True) if end - start <= thickness]
+    starts, ends = _runs(is_line)
+    return [(start, end) for start, end in zip(starts.tolist(), ends.tolist(), strict=True) if end - start <= thickness]
 
 
 def _erase_line(lined: np.ndarray, start: int, end: int, first: int, last: int) -> None:
@@ -387,8 +390,7 @@ def _main_span(lines: np.ndarray, keep: float, thinnest: float) -> tuple[int, in
     inked = np.flatnonzero(profile)
     if inked[-1] - inked[0] + 1 == len(inked):  # one run: nothing to leave out
         return int(inked[0]), int(inked[-1]) + 1
-    edges = np.flatnonzero(np.diff((profile > 0).astype(np.int8), prepend=0, append=0))
-    starts, ends = edges[::2], edges[1::2]
+    starts, ends = _runs(profile > 0)
     mass = np.add.reduceat(profile, starts)  # each run's sum: between runs the profile is 0
     big = (mass >= keep * mass.sum()) | (mass == mass.max())  # scattered ink: keep the most of it
     if big.sum() > 1:

@@ -50,7 +50,8 @@ from PIL import Image, ImageDraw, ImageFilter
 from digits.checkpoint import ModelFile, load_model
 from digits.data import TEST_DIR, Digits, load_idx_dir, load_source, resize, split_train_val
 from digits.errors import DigitsError
-from digits.images import open_grayscale, read_digit_image
+from digits.framing import read_digit_image
+from digits.images import open_grayscale
 from digits.inference import UNSURE_BELOW, probabilities, read_number
 
 SEED = 0

@@ -22,7 +22,7 @@ from conftest import ink_on_paper, run_digits, start_training, wait_for, write_i
 from digits.checkpoint import load_model, load_resume_state
 from digits.data import load_dataset, read_idx
 from digits.errors import DigitsError
-from digits.images import normalize_digit, read_digit_image
+from digits.framing import normalize_digit, read_digit_image
 from digits.run_files import RunFiles
 
 

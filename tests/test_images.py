@@ -16,7 +16,9 @@ from PIL import Image, ImageFilter
 from conftest import huge_png_header, ink_on_paper, run_digits
 from digits.checkpoint import SHIPPED_MODEL, load_model
 from digits.errors import DigitsError
-from digits.images import MAX_PIXELS, NoDigitFound, normalize_digit, read_digit_image
+from digits.framing import normalize_digit, read_digit_image
+from digits.images import MAX_PIXELS
+from digits.page import NoDigitFound
 from digits.inference import probabilities
 
 DIGIT_INDEX = 15  # a 5 among the official test digits, as the sample's first held-out digit was

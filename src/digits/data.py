@@ -16,7 +16,8 @@ import numpy as np
 from PIL import Image
 
 from .errors import DigitsError, first_line
-from .images import list_images, read_digit_image
+from .framing import read_digit_image
+from .images import list_images
 
 SAMPLE_DIR = Path(str(files("digits") / "mnist_sample"))  # 8,000 MNIST training digits
 TEST_DIR = Path(str(files("digits") / "mnist_test"))  # MNIST's official 10,000 test digits

@@ -20,7 +20,9 @@ import numpy as np
 from .checkpoint import ModelFile
 from .data import Digits, load_dataset, load_source, normalize
 from .errors import DigitsError
-from .images import NoDigitFound, digit_boxes, list_images, mnist_frame, read_digit_image
+from .framing import digit_boxes, read_digit_image
+from .images import list_images
+from .page import NoDigitFound
 
 BATCH = 4096
 CHUNK = 256  # images read ahead and run through the network together
@@ -227,6 +229,7 @@ class DigitReading:
     confidence: float
     unsure: bool
     box: tuple[int, int, int, int]  # (left, top, right, bottom) in the image's pixels
+    ink_box: tuple[int, int, int, int] = field(default=(0, 0, 0, 0), metadata={"json": False})  # in `ink`'s
 
 
 @dataclass
@@ -236,24 +239,22 @@ class NumberReading:
     digits: list[DigitReading] = field(default_factory=list)
     error: str | None = None  # why there is no number, for a person
     failed: bool = False  # the file could not be read (a blank page is not a failure)
-    # the ink found, 0–255, at the image's size (uint8: a phone photo's is megabytes even so)
+    # the ink found, 0–255 (uint8), as the reader saw the page: at most page.WORK_SIDE a side, turned upright
     ink: np.ndarray | None = field(default=None, metadata={"json": False})
 
 
 def read_number(model: ModelFile, name: str, gray: np.ndarray) -> NumberReading:
     """Every digit on a page of grey levels, left to right, each prepared as a lone digit is."""
     try:
-        ink, boxes = digit_boxes(gray, name)
+        ink, found = digit_boxes(gray, name, model.image_size)
     except NoDigitFound as e:
         return NumberReading(name, error=str(e))
-    frames = np.stack(
-        [mnist_frame(ink[top:bottom, left:right], model.image_size) for left, top, right, bottom in boxes]
-    )
+    frames = np.stack([frame for frame, _, _ in found])
     readings = [
-        DigitReading(p.digit, p.confidence, p.unsure, box)
-        for p, box in zip(_predictions(model, [name] * len(boxes), frames, 1, False), boxes, strict=True)
+        DigitReading(p.digit, p.confidence, p.unsure, box, ink_box)
+        for p, (_, ink_box, box) in zip(_predictions(model, [name] * len(found), frames, 1, False), found, strict=True)
     ]
-    return NumberReading(name, "".join(str(r.digit) for r in readings), readings, ink=np.round(ink).astype(np.uint8))
+    return NumberReading(name, "".join(str(r.digit) for r in readings), readings, ink=ink)
 
 
 def predict_paths(

@@ -20,8 +20,10 @@ from PIL import Image
 from .checkpoint import ModelFile
 from .checkpoint import load_model as load_model_file
 from .errors import DigitsError
-from .images import NoDigitFound, grayscale, list_images, normalize_digit, open_grayscale
+from .framing import normalize_digit
+from .images import grayscale, list_images, open_grayscale
 from .inference import NumberReading, Prediction, predict_paths, predict_pixels, read_number
+from .page import NoDigitFound
 
 ImageLike = str | Path | bytes | Image.Image | np.ndarray
 

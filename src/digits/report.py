@@ -253,11 +253,11 @@ def page_view(r: Any) -> None:
     means = np.asarray(Image.fromarray(r.ink).resize((columns, rows), Image.Resampling.BOX))
     grid = [[" ░▒▓█"[min(4, int(v) * 5 // 256)] for v in row] for row in means.tolist()]
     for d in r.digits:
-        left, top, right, bottom = d.box
+        left, top, right, bottom = d.ink_box
         # round the box, a character out, where that does not run into the next digit's box
         x0, x1 = left // cell, (right - 1) // cell
         y0, y1 = max(top // (2 * cell) - 1, 0), min((bottom - 1) // (2 * cell) + 1, rows - 1)
-        near = {x for o in r.digits if o is not d for x in range(o.box[0] // cell - 1, o.box[2] // cell + 2)}
+        near = {x for o in r.digits if o is not d for x in range(o.ink_box[0] // cell - 1, o.ink_box[2] // cell + 2)}
         if x0 > 0 and x0 - 1 not in near:
             x0 -= 1
         if x1 + 1 < columns and x1 + 1 not in near:

@@ -30,13 +30,14 @@ WORK_SIDE = 1280  # px: a picture is read at most this long a side; a 20-px digi
 COARSE_SIDE = 256  # px: the page and the polarity are judged on a copy this size, where one pixel is a stroke's
 TAIL = 0.5  # percent: the darkest and the lightest grey levels, where ink lies (a digit covers more of a page)
 POLARITY_MARGIN = 1.5  # one end this many times further from the paper than the other is the ink's
+STANDS_OUT = 24  # grey levels: ink stands this far from the paper at least (a blank page's grain and JPEG: under 10)
 PAGE_SCALE = 0.15  # of the short side: wider than any stroke of a digit that leaves the page showing round it
 PAGE_DARKER = 0.8  # a page and what lies round it differ by a fifth of the light at least (white paper on light wood: 0.6)
 EDGE_SHARPNESS = 0.08  # a page's edge rises this share of its step per coarse pixel at least; a shadow's, 0.01
 SMALLEST_PAGE = 0.25  # of the picture: a brighter region smaller than this is something on the page (a toolbar)
 LEAK = 0.04  # of the short side: a bright strip this thin joining the page (a streak of light wood) is not paper
 TURN_AT_LEAST = 1.0  # degrees: a page or lines turned less are left as they are (a digit reads the same)
-PAPER_OVER_STROKE = 4  # the paper is estimated over this many strokes' widths: two strokes that meet stay ink
+PAPER_OVER_STROKE = 2  # the paper is estimated over twice the thickest stroke: where two strokes meet stays ink
 ANGLE_POINTS = 20_000  # pixels sampled to find a line angle: plenty for a line, and quick
 LINE_TILT = 15  # degrees: printed lines are looked for up to this far off level
 LEVEL_WITHIN = 0.2  # degrees: a line turned less stays within a pixel over 300 (the bar's slack); more is turned level
@@ -44,11 +45,13 @@ LINE_LENGTH = 0.4  # of the short side: a printed line is at least this long (a 
 LINE_STEADY = 5  # px: a line's ink is averaged over this much of its length before it must hold all along
 LINE_THINNEST = 1 / 12  # a line is no thicker than this share of its length; a digit's stroke is (1 in MNIST: 1/7)
 LINE_FAINTEST = 0.05  # share of the light: a printed line is at least this dark (13 levels on white paper)
-LINE_HEADROOM, LINE_SLACK = 1.3, 0.1  # a line's ink varies along it (JPEG, noise): this much more is the line's
+LINE_HEADROOM, LINE_SLACK = 1.5, 0.15  # a line's ink varies along it (JPEG, noise): this much more is the line's
 MIN_INK = 0.18  # a mark must take this share of the paper's light (40 levels on white paper) to be writing
 INK_OVER_NOISE = 8  # and stand this many times the paper's own noise above it (its grain, a sensor's, JPEG's)
 EDGE_OF_INK = 0.5  # a mark's pixels are those with half its threshold (hysteresis): its soft edges, a faint join
-SMALLEST_MARK = 6  # px at the working size: a mark smaller both ways is a speck (dust, a fax's noise)
+SMALLEST_MARK = 10  # px at the working size: a mark smaller both ways is a speck (dust, a fax's noise, what
+# is left where graph paper's lines cross); the smallest digit read, 20 px on a 2000-px page, keeps 13
+PAGE_EDGE_REACH = 6  # px: a mark mostly this near the page's edge is what is left of the table past it
 BAND_ALONG = 0.6  # a mark lying along this share of a side of the picture, touching it, is what lies past the page
 BAND_DEPTH = 0.35  # ... when it reaches no further in than this share of the picture (a frame, a lid, a table)
 NEIGHBOUR_GAP = 0.3  # of the digit's size: marks this close belong to it (a 5's bar, a broken pencil stroke)
@@ -115,12 +118,12 @@ def find_ink(gray: np.ndarray, name: str = "image") -> Ink:
     gray = np.asarray(gray, dtype=np.uint8)
     work, scale = _working_copy(gray)
     page = _find_page(work)
-    if _light_on_dark(work, None if page is None else page[0]):
-        work, page = 255 - work, None  # light ink: the page is not a sheet lighter than a table
-    work, frame = _the_page(work, page, scale)
+    work, frame, off_page = _the_page(work, page, scale)
+    if _light_on_dark(work, on_a_table=page is not None):
+        work = 255 - work
     share = _ink_share(work)
-    share, frame = _without_lines(share, frame)
-    labels, marks = _marks(share)
+    share, frame, off_page = _without_lines(share, frame, off_page)
+    labels, marks = _marks(share, off_page)
     if not marks:
         raise NoDigitFound(f"{name}: no digit found (the image is blank)")
     return Ink(share, labels, marks, _digit(labels, share, marks), frame)
@@ -144,32 +147,28 @@ def _coarse(image: np.ndarray) -> np.ndarray:
     return np.asarray(Image.fromarray(image).resize(size, Image.Resampling.BOX), dtype=np.float32)
 
 
-def _light_on_dark(work: np.ndarray, page: np.ndarray | None) -> bool:
+def _light_on_dark(work: np.ndarray, on_a_table: bool) -> bool:
     """Whether the ink is lighter than the paper (chalk, a dark-mode app, white on black). Ink lies
-    at the far end of the grey levels from the paper round it: first against the paper's light in
-    each part of the picture (the median of blocks a third of it wide, where writing is never the
-    most), so that a shadow or a lamp's falloff does not count; where neither end stands out
-    POLARITY_MARGIN times further than the other (a bold digit is the most of a block), against
-    what the picture's edge mostly shows, or the page where one was found."""
+    at the far end of the grey levels from the paper's light round it (the median of blocks a third
+    of the picture wide, where writing is never the most; a shadow or a lamp's falloff counts for
+    nothing against it): the end that stands out STANDS_OUT levels at least, and POLARITY_MARGIN
+    times further than the other. Where neither does (a blank page, or a bold digit that is the
+    most of a block), a page found on a table is light, and so is a picture whose edge is mostly
+    above mid-grey."""
     coarse = _coarse(work)
-    inside = np.ones(coarse.shape, dtype=bool) if page is None else _resized_mask(page, coarse.shape)
-    if not inside.any():
-        return False
     block = max(2, min(coarse.shape) // 3)
     rows, columns = -(-coarse.shape[0] // block), -(-coarse.shape[1] // block)
     padded = np.pad(coarse, ((0, rows * block - coarse.shape[0]), (0, columns * block - coarse.shape[1])), mode="edge")
     medians = np.median(padded.reshape(rows, block, columns, block), axis=(1, 3)).astype(np.float32)
     paper = np.asarray(Image.fromarray(medians).resize((coarse.shape[1], coarse.shape[0]), Image.Resampling.BILINEAR))
-    darkest, lightest = np.percentile((coarse - paper)[inside], [TAIL, 100 - TAIL])
-    if max(-darkest, lightest) > POLARITY_MARGIN * max(min(-darkest, lightest), 1.0):
-        return lightest > -darkest
-    if page is None:
-        edge = np.concatenate([coarse[:2].ravel(), coarse[-2:].ravel(), coarse[:, :2].ravel(), coarse[:, -2:].ravel()])
-    else:
-        edge = coarse[inside]
-    level = float(np.median(edge))
-    darkest, lightest = np.percentile(coarse[inside], [TAIL, 100 - TAIL])
-    return lightest - level > level - darkest
+    darkest, lightest = np.percentile(coarse - paper, [TAIL, 100 - TAIL])
+    darker, lighter = -float(darkest), float(lightest)
+    if max(darker, lighter) >= STANDS_OUT and max(darker, lighter) > POLARITY_MARGIN * max(min(darker, lighter), 1.0):
+        return lighter > darker
+    if on_a_table:
+        return False
+    edge = np.concatenate([coarse[:2].ravel(), coarse[-2:].ravel(), coarse[:, :2].ravel(), coarse[:, -2:].ravel()])
+    return float(np.median(edge)) < 128
 
 
 def _resized_mask(mask: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -237,27 +236,36 @@ def _convex_hull(mask: np.ndarray) -> np.ndarray:
     return np.asarray(hull) > 0
 
 
-def _the_page(work: np.ndarray, found: tuple[np.ndarray, float] | None, scale: float) -> tuple[np.ndarray, Frame]:
+def _the_page(
+    work: np.ndarray, found: tuple[np.ndarray, float] | None, scale: float
+) -> tuple[np.ndarray, Frame, np.ndarray | None]:
     """The picture cropped to the page, turned upright by its edges' angle, with what lies past its
-    edges painted as paper; or the picture as it is where there is no page on a table."""
+    edges painted the page's own grey, and where that is; or the picture as it is where there is no
+    page on a table."""
     height, width = work.shape
     whole = Frame(scale, 0, 0, (width, height), 0.0, (width, height))
     if found is None:
-        return work, whole
+        return work, whole, None
     page, angle = found
     # a margin inside the edge, for its blur and the shadow the sheet casts
     margin = max(2, round(height / page.shape[0] + 0.01 * min(height, width)))
     full = ndimage.minimum_filter(_resized_mask(page, work.shape), size=2 * margin + 1)
     if not full.any():
-        return work, whole
-    level = float(np.percentile(work[full], 90))  # the paper, its ink and darker shades left out
+        return work, whole, None
+    level = float(np.median(work[full]))  # the paper: writing is never the most of a page
     painted = np.where(full, work, np.uint8(level)).astype(np.uint8)
     rows, columns = np.flatnonzero(full.any(axis=1)), np.flatnonzero(full.any(axis=0))
     top, left = int(rows[0]), int(columns[0])
     crop = painted[top : rows[-1] + 1, left : columns[-1] + 1]
     turned = Image.fromarray(crop).rotate(angle, Image.Resampling.BILINEAR, expand=True, fillcolor=int(level))
     frame = Frame(scale, left, top, (crop.shape[1], crop.shape[0]), angle, turned.size)
-    return np.asarray(turned), frame
+    return np.asarray(turned), frame, _turned_mask(~full[top : rows[-1] + 1, left : columns[-1] + 1], angle)
+
+
+def _turned_mask(mask: np.ndarray, angle: float) -> np.ndarray:
+    """A mask turned as an image is (expanding), what the turn brings in set."""
+    turned = Image.fromarray(mask.astype(np.uint8) * 255).rotate(angle, Image.Resampling.BILINEAR, expand=True, fillcolor=255)
+    return np.asarray(turned) > 127
 
 
 def _otsu(values: np.ndarray) -> float:
@@ -309,15 +317,12 @@ def _ink_share(work: np.ndarray) -> np.ndarray:
 
 
 def _paper_scale(gray: np.ndarray) -> int:
-    """Pixels over which to estimate the paper: PAPER_OVER_STROKE strokes' widths, a stroke's width
-    measured as twice the area of the rough ink over its outline."""
+    """Pixels over which to estimate the paper: PAPER_OVER_STROKE widths of the thickest stroke of
+    the rough ink (twice its greatest distance to paper), so that no stroke is taken for paper."""
     short = min(gray.shape)
-    rough_size = max(3, round(PAGE_SCALE * short))
-    rough = ndimage.grey_closing(gray, size=rough_size)
+    rough = ndimage.grey_closing(gray, size=max(3, round(PAGE_SCALE * short)))
     ink = gray < (1 - MIN_INK) * rough
-    area = int(ink.sum())
-    outline = area - int(ndimage.binary_erosion(ink).sum())
-    stroke = 2 * area / max(outline, 1) if area else 1.0
+    stroke = 2 * float(ndimage.distance_transform_cdt(ink).max()) if ink.any() else 1.0
     return int(min(max(3, round(PAPER_OVER_STROKE * stroke) + 1), max(3, short // 2)))
 
 
@@ -328,7 +333,9 @@ def _noise(share: np.ndarray) -> tuple[float, float]:
     return level, 1.4826 * float(np.median(np.abs(sample - level)))
 
 
-def _without_lines(share: np.ndarray, frame: Frame) -> tuple[np.ndarray, Frame]:
+def _without_lines(
+    share: np.ndarray, frame: Frame, off_page: np.ndarray | None
+) -> tuple[np.ndarray, Frame, np.ndarray | None]:
     """The ink less printed lines (ruled, squared and graph paper, a form's box, an underline, a
     margin), found at their own angle, the picture turned level by it where they are; a stroke that
     crosses a line keeps the ink on both sides of it and any ink darker than the line."""
@@ -344,13 +351,14 @@ def _without_lines(share: np.ndarray, frame: Frame) -> tuple[np.ndarray, Frame]:
         candidate = np.asarray(turned)
         lines = _line_ink(candidate, length, faintest)
         if not lines.any():
-            return share, frame
+            return share, frame, off_page
         share = candidate
         frame = _turned(frame, angle, share.shape)
+        off_page = None if off_page is None else _turned_mask(off_page, angle)
     else:
         lines = _line_ink(share, length, faintest)
         if not lines.any():
-            return share, frame
+            return share, frame, off_page
     # the line's own ink, with room for where it is darker (JPEG's ringing, two lines crossing) and
     # spread a pixel to its blurred edge
     lines = ndimage.grey_dilation(lines, size=3)
@@ -362,7 +370,7 @@ def _without_lines(share: np.ndarray, frame: Frame) -> tuple[np.ndarray, Frame]:
     )
     on_line = ndimage.binary_dilation(lines > 0, iterations=1)
     cleaned[on_line] = np.maximum(cleaned, np.minimum(across, share))[on_line]
-    return np.clip(cleaned, 0, 1, out=cleaned), frame
+    return np.clip(cleaned, 0, 1, out=cleaned), frame, off_page
 
 
 def _coarse_mask(mask: np.ndarray) -> np.ndarray:
@@ -398,6 +406,12 @@ def _line_ink(share: np.ndarray, length: int, faint: float) -> np.ndarray:
             extent = max(found[0].stop - found[0].start, found[1].stop - found[1].start)
             area = int((labels[found] == index).sum())
             keep[index] = extent >= length and area / extent <= LINE_THINNEST * extent
+            if keep[index]:
+                # a printed line runs on past where it was found (into a turned page's corners, where
+                # it is too short to find): its pieces on the same rows, thin as it is, are its own
+                band = (found[0], slice(None)) if axis == 1 else (slice(None), found[1])
+                level = float(np.median(opened[found][labels[found] == index]))
+                np.maximum(lines[band], np.where(share[band] > faint, np.minimum(share[band], level), 0), out=lines[band])
         np.maximum(lines, np.where(keep[labels], opened, 0), out=lines)
     return lines
 
@@ -407,11 +421,13 @@ def _thickest(mask: np.ndarray) -> float:
     return 2 * float(ndimage.distance_transform_cdt(mask).max()) if mask.any() else 0.0
 
 
-def _marks(share: np.ndarray) -> tuple[np.ndarray, list[int]]:
+def _marks(share: np.ndarray, off_page: np.ndarray | None) -> tuple[np.ndarray, list[int]]:
     """The marks that look like writing, labelled, largest ink first: connected ink (by hysteresis
     between EDGE_OF_INK of the threshold and the threshold) with one pixel at least MIN_INK and
-    INK_OVER_NOISE times the paper's noise, not a speck, not a band along the picture's edge."""
+    INK_OVER_NOISE times the paper's noise, not a speck, not a band along the picture's edge, and
+    not mostly at the page's edge (what is left of the table past it)."""
     level, noise = _noise(share)
+    near_edge = None if off_page is None else ndimage.binary_dilation(off_page, iterations=PAGE_EDGE_REACH)
     strong = max(MIN_INK, level + INK_OVER_NOISE * noise)
     labels, count = ndimage.label(share > EDGE_OF_INK * strong, structure=np.ones((3, 3)))
     if count == 0:
@@ -427,7 +443,10 @@ def _marks(share: np.ndarray) -> tuple[np.ndarray, list[int]]:
         rows, columns = found[0].stop - found[0].start, found[1].stop - found[1].start
         if rows < SMALLEST_MARK and columns < SMALLEST_MARK:
             continue
-        if _band_along_an_edge(labels[found] == index, found, height, width):
+        mark = labels[found] == index
+        if _band_along_an_edge(mark, found, height, width):
+            continue
+        if near_edge is not None and near_edge[found][mark].mean() >= 0.5:
             continue
         marks.append(index)
     marks.sort(key=lambda index: -mass[index - 1])

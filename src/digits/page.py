@@ -34,7 +34,7 @@ STANDS_OUT = 24  # grey levels: ink stands this far from the paper at least (a b
 PAGE_SCALE = 0.15  # of the short side: wider than any stroke of a digit that leaves the page showing round it
 PAGE_DARKER = 0.8  # a page and what lies round it differ by a fifth of the light at least (white paper on light wood: 0.6)
 EDGE_SHARPNESS = 0.08  # a page's edge rises this share of its step per coarse pixel at least; a shadow's, 0.01
-PAGE_PICTURE_SIDE = 100  # px: a smaller picture is a crop of the writing, not a photo of a page on a table
+PAGE_PICTURE_SIDE = 160  # px: a smaller picture is a crop of the writing, not a photo of a page on a table
 # (where the hole of a 0 could pass for a page)
 SMALLEST_PAGE = 0.25  # of the picture: a brighter region smaller than this is something on the page (a toolbar)
 LEAK = 0.04  # of the short side: a bright strip this thin joining the page (a streak of light wood) is not paper
@@ -332,8 +332,14 @@ def _paper_scale(gray: np.ndarray) -> int:
 
 
 def _noise(share: np.ndarray) -> tuple[float, float]:
-    """The paper's own level and noise in the share (a median and a robust standard deviation)."""
+    """The paper's own level and noise in the share (a median and a robust standard deviation);
+    where the median is ink (a digit cropped tight is most of its picture), of the pixels paler
+    than any ink (MIN_INK / 2) alone."""
     sample = share[:: max(1, share.shape[0] // 200), :: max(1, share.shape[1] // 200)]
+    if np.median(sample) >= MIN_INK / 2:
+        sample = sample[sample < MIN_INK / 2]
+        if sample.size == 0:
+            return 0.0, 0.0
     level = float(np.median(sample))
     return level, 1.4826 * float(np.median(np.abs(sample - level)))
 
@@ -345,8 +351,7 @@ def _without_lines(
     margin), found at their own angle, the picture turned level by it where they are; a stroke that
     crosses a line keeps the ink on both sides of it and any ink darker than the line."""
     level, noise = _noise(share)
-    # graph paper's lines are many, and inflate the noise measured: a line is paler than ink at most
-    faintest = min(max(level + 4 * noise, LINE_FAINTEST), MIN_INK / 2)
+    faintest = min(max(level + 4 * noise, LINE_FAINTEST), MIN_INK / 2)  # a line is paler than ink at most
     faint = share > faintest
     short = min(share.shape)
     length = max(8, round(LINE_LENGTH * short))

@@ -32,7 +32,9 @@ TAIL = 0.5  # percent: the darkest and the lightest grey levels, where ink lies 
 POLARITY_MARGIN = 1.5  # one end this many times further from the paper than the other is the ink's
 STANDS_OUT = 24  # grey levels: ink stands this far from the paper at least (a blank page's grain and JPEG: under 10)
 PAGE_SCALE = 0.15  # of the short side: wider than any stroke of a digit that leaves the page showing round it
-PAGE_DARKER = 0.8  # a page and what lies round it differ by a fifth of the light at least (white paper on light wood: 0.6)
+PAGE_DARKER = (
+    0.8  # a page and what lies round it differ by a fifth of the light at least (white paper on light wood: 0.6)
+)
 EDGE_SHARPNESS = 0.08  # a page's edge rises this share of its step per coarse pixel at least; a shadow's, 0.01
 PAGE_PICTURE_SIDE = 160  # px: a smaller picture is a crop of the writing, not a photo of a page on a table
 # (where the hole of a 0 could pass for a page)
@@ -269,7 +271,9 @@ def _the_page(
 
 def _turned_mask(mask: np.ndarray, angle: float) -> np.ndarray:
     """A mask turned as an image is (expanding), what the turn brings in set."""
-    turned = Image.fromarray(mask.astype(np.uint8) * 255).rotate(angle, Image.Resampling.BILINEAR, expand=True, fillcolor=255)
+    turned = Image.fromarray(mask.astype(np.uint8) * 255).rotate(
+        angle, Image.Resampling.BILINEAR, expand=True, fillcolor=255
+    )
     return np.asarray(turned) > 127
 
 
@@ -422,7 +426,9 @@ def _line_ink(share: np.ndarray, length: int, faint: float) -> np.ndarray:
                 # it is too short to find): its pieces on the same rows, thin as it is, are its own
                 band = (found[0], slice(None)) if axis == 1 else (slice(None), found[1])
                 level = float(np.median(opened[found][labels[found] == index]))
-                np.maximum(lines[band], np.where(share[band] > faint, np.minimum(share[band], level), 0), out=lines[band])
+                np.maximum(
+                    lines[band], np.where(share[band] > faint, np.minimum(share[band], level), 0), out=lines[band]
+                )
         np.maximum(lines, np.where(keep[labels], opened, 0), out=lines)
     return lines
 

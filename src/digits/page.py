@@ -127,8 +127,9 @@ def find_ink(gray: np.ndarray, name: str = "image") -> Ink:
     if _light_on_dark(work, on_a_table=page is not None):
         work = 255 - work
     share = _ink_share(work)
-    share, frame, off_page = _without_lines(share, frame, off_page)
-    labels, marks = _marks(share, off_page)
+    paper = _noise(share)  # measured before lines are taken out, which leaves their traces
+    share, frame, off_page = _without_lines(share, paper, frame, off_page)
+    labels, marks = _marks(share, paper, off_page)
     if not marks:
         raise NoDigitFound(f"{name}: no digit found (the image is blank)")
     return Ink(share, labels, marks, _digit(labels, share, marks), frame)
@@ -158,8 +159,7 @@ def _light_on_dark(work: np.ndarray, on_a_table: bool) -> bool:
     of the picture wide, where writing is never the most; a shadow or a lamp's falloff counts for
     nothing against it): the end that stands out STANDS_OUT levels at least, and POLARITY_MARGIN
     times further than the other. Where neither does (a blank page, or a bold digit that is the
-    most of a block), a page found on a table is light, and so is a picture whose edge is mostly
-    above mid-grey."""
+    most of a block), a page found on a table is light, and so is a picture mostly above mid-grey."""
     coarse = _coarse(work)
     block = max(2, min(coarse.shape) // 3)
     rows, columns = -(-coarse.shape[0] // block), -(-coarse.shape[1] // block)
@@ -170,10 +170,7 @@ def _light_on_dark(work: np.ndarray, on_a_table: bool) -> bool:
     darker, lighter = -float(darkest), float(lightest)
     if max(darker, lighter) >= STANDS_OUT and max(darker, lighter) > POLARITY_MARGIN * max(min(darker, lighter), 1.0):
         return lighter > darker
-    if on_a_table:
-        return False
-    edge = np.concatenate([coarse[:2].ravel(), coarse[-2:].ravel(), coarse[:, :2].ravel(), coarse[:, -2:].ravel()])
-    return float(np.median(edge)) < 128
+    return not on_a_table and float(np.median(coarse)) < 128
 
 
 def _resized_mask(mask: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -222,8 +219,9 @@ def _find_page(work: np.ndarray) -> tuple[np.ndarray, float] | None:
     edge[[0, -1], :] = edge[:, [0, -1]] = False  # where the page runs off the picture is not its edge
     if edge.sum() < 8:
         return None
-    # a page's edge is a step within a pixel or two; a shadow's rises over tens of them
-    rise = ndimage.maximum_filter(np.hypot(ndimage.sobel(coarse, 0), ndimage.sobel(coarse, 1)) / 8, size=3)
+    # a page's edge is a step within a pixel or two; a shadow's rises over tens of them (measured
+    # without printed lines, whose own edges are steep everywhere)
+    rise = ndimage.maximum_filter(np.hypot(ndimage.sobel(smooth, 0), ndimage.sobel(smooth, 1)) / 8, size=3)
     if float(np.median(rise[edge])) < EDGE_SHARPNESS * abs(paper - table):
         return None
     angle = _dominant_angle(edge, 45, 1.0)
@@ -349,12 +347,12 @@ def _noise(share: np.ndarray) -> tuple[float, float]:
 
 
 def _without_lines(
-    share: np.ndarray, frame: Frame, off_page: np.ndarray | None
+    share: np.ndarray, paper: tuple[float, float], frame: Frame, off_page: np.ndarray | None
 ) -> tuple[np.ndarray, Frame, np.ndarray | None]:
     """The ink less printed lines (ruled, squared and graph paper, a form's box, an underline, a
     margin), found at their own angle, the picture turned level by it where they are; a stroke that
     crosses a line keeps the ink on both sides of it and any ink darker than the line."""
-    level, noise = _noise(share)
+    level, noise = paper
     faintest = min(max(level + 4 * noise, LINE_FAINTEST), MIN_INK / 2)  # a line is paler than ink at most
     faint = share > faintest
     short = min(share.shape)
@@ -366,9 +364,10 @@ def _without_lines(
         lines = _line_ink(candidate, length, faintest)
         if not lines.any():
             return share, frame, off_page
+        # what the turn brings in at the corners is off the page: the picture's own edge lies there
+        off_page = _turned_mask(np.zeros(share.shape, dtype=bool) if off_page is None else off_page, angle)
         share = candidate
         frame = _turned(frame, angle, share.shape)
-        off_page = None if off_page is None else _turned_mask(off_page, angle)
     else:
         lines = _line_ink(share, length, faintest)
         if not lines.any():
@@ -405,17 +404,20 @@ def _turned(frame: Frame, angle: float, shape: tuple[int, int]) -> Frame:
 def _line_ink(share: np.ndarray, length: int, faint: float) -> np.ndarray:
     """The ink of printed lines: level or upright runs at least `length` long (a grey-level opening
     with a long bar, a pixel either side allowed for a line not quite level), no thicker than
-    LINE_THINNEST of their length. A digit's strokes are shorter, or thicker."""
-    lines = np.zeros_like(share)
-    inked = share > faint
-    for axis, bar, slack in ((1, (1, length), (3, 1)), (0, (length, 1), (1, 3))):
+    LINE_THINNEST of their length and ink of their own across. A digit's strokes are shorter, or thicker."""
+    directions = ((1, (1, length), (3, 1)), (0, (length, 1), (1, 3)))
+    found_along = []
+    for axis, bar, slack in directions:
         # along the line, averaged over a few pixels: JPEG's and the paper's dips do not break it
         steady = ndimage.uniform_filter1d(ndimage.maximum_filter(share, size=slack), LINE_STEADY, axis=axis)
-        opened = np.minimum(share, ndimage.grey_opening(steady, size=bar))
-        mask = opened > faint
-        labels, count = ndimage.label(mask)
+        found_along.append(np.minimum(share, ndimage.grey_opening(steady, size=bar)))
+    lines = np.zeros_like(share)
+    for (axis, _, _), opened, across in zip(directions, found_along, found_along[::-1], strict=True):
+        labels, count = ndimage.label(opened > faint)
         if count == 0:
             continue
+        # the ink round a line, less the lines that cross it (graph paper's other direction)
+        inked = (share > faint) & ~(across > faint)
         keep = np.zeros(count + 1, dtype=bool)
         for index, found in enumerate(ndimage.find_objects(labels), start=1):
             extent = max(found[0].stop - found[0].start, found[1].stop - found[1].start)
@@ -449,12 +451,14 @@ def _thickest(mask: np.ndarray) -> float:
     return 2 * float(ndimage.distance_transform_cdt(mask).max()) if mask.any() else 0.0
 
 
-def _marks(share: np.ndarray, off_page: np.ndarray | None) -> tuple[np.ndarray, list[int]]:
+def _marks(
+    share: np.ndarray, paper: tuple[float, float], off_page: np.ndarray | None
+) -> tuple[np.ndarray, list[int]]:
     """The marks that look like writing, labelled, largest ink first: connected ink (by hysteresis
     between EDGE_OF_INK of the threshold and the threshold) with one pixel at least MIN_INK and
-    INK_OVER_NOISE times the paper's noise, not a speck, not a band along the picture's edge, and
+    INK_OVER_NOISE times the paper's noise (its level and noise given), not a speck, not a band along the picture's edge, and
     not mostly at the page's edge (what is left of the table past it)."""
-    level, noise = _noise(share)
+    level, noise = paper
     near_edge = None if off_page is None else ndimage.binary_dilation(off_page, iterations=PAGE_EDGE_REACH)
     strong = max(MIN_INK, level + INK_OVER_NOISE * noise)
     labels, count = ndimage.label(share > EDGE_OF_INK * strong, structure=np.ones((3, 3)))

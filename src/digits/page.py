@@ -48,6 +48,10 @@ LEVEL_WITHIN = 0.2  # degrees: a line turned less stays within a pixel over 300 
 LINE_LENGTH = 0.45  # of the short side: a printed line is at least this long (a form's box side, a page's rule);
 # a digit filling a crop has strokes up to 0.41 of it (a 5's bar)
 LINE_STEADY = 5  # px: a line's ink is averaged over this much of its length before it must hold all along
+BOX_SIDE = 0.25  # of a page's line: a box's side may be this short, with another of the same span beside it
+BOX_LINE_VS_STROKE = (
+    0.6  # and no thicker than this share of the writing's thickest stroke (a pen's own lines are not a box)
+)
 LINE_THINNEST = 1 / 12  # a line is no thicker than this share of its length; a digit's stroke is (1 in MNIST: 1/7)
 LINE_FAINTEST = 0.05  # share of the light: a printed line is at least this dark (13 levels on white paper)
 LINE_HEADROOM, LINE_SLACK = 1.5, 0.15  # a line's ink varies along it (JPEG, noise): this much more is the line's
@@ -402,37 +406,89 @@ def _turned(frame: Frame, angle: float, shape: tuple[int, int]) -> Frame:
 
 
 def _line_ink(share: np.ndarray, length: int, faint: float) -> np.ndarray:
-    """The ink of printed lines: level or upright runs at least `length` long (a grey-level opening
-    with a long bar, a pixel either side allowed for a line not quite level), no thicker than
-    LINE_THINNEST of their length and ink of their own across. A digit's strokes are shorter, or thicker."""
-    directions = ((1, (1, length), (3, 1)), (0, (length, 1), (1, 3)))
-    found_along = []
-    for axis, bar, slack in directions:
-        # along the line, averaged over a few pixels: JPEG's and the paper's dips do not break it
-        steady = ndimage.uniform_filter1d(ndimage.maximum_filter(share, size=slack), LINE_STEADY, axis=axis)
-        found_along.append(np.minimum(share, ndimage.grey_opening(steady, size=bar)))
+    """The ink of printed lines: level or upright runs (a grey-level opening with a bar, a pixel
+    either side allowed for a line not quite level), no thicker than LINE_THINNEST of their length
+    and ink of their own across: a page's lines, at least `length` long; and a box's, at least
+    BOX_SIDE of that, two of the same span, thinner than the writing. A digit's strokes are
+    shorter, or thicker, or alone."""
     lines = np.zeros_like(share)
-    for (axis, _, _), opened, across in zip(directions, found_along, found_along[::-1], strict=True):
-        labels, count = ndimage.label(opened > faint)
-        if count == 0:
-            continue
-        # the ink round a line, less the lines that cross it (graph paper's other direction)
-        inked = (share > faint) & ~(across > faint)
-        keep = np.zeros(count + 1, dtype=bool)
-        for index, found in enumerate(ndimage.find_objects(labels), start=1):
-            extent = max(found[0].stop - found[0].start, found[1].stop - found[1].start)
-            area = int((labels[found] == index).sum())
-            keep[index] = extent >= length and area / extent <= LINE_THINNEST * extent and _alone(inked, found, axis)
-            if keep[index]:
-                # a printed line runs on past where it was found (into a turned page's corners, where
-                # it is too short to find): its pieces on the same rows, thin as it is, are its own
-                band = (found[0], slice(None)) if axis == 1 else (slice(None), found[1])
-                level = float(np.median(opened[found][labels[found] == index]))
-                np.maximum(
-                    lines[band], np.where(share[band] > faint, np.minimum(share[band], level), 0), out=lines[band]
+    stroke = _thickest(share > faint)  # the writing's thickest stroke
+    for bar, on_a_page in ((length, True), (max(8, round(BOX_SIDE * length)), False)):
+        along_rows, along_columns = _opened(share, bar, 1), _opened(share, bar, 0)
+        for axis, opened, across in ((1, along_rows, along_columns), (0, along_columns, along_rows)):
+            labels, count = ndimage.label(opened > faint)
+            if count == 0:
+                continue
+            inked = (share > faint) & ~(across > faint)  # the ink round a line, less the lines crossing it
+            objects = ndimage.find_objects(labels)
+            spans = {}  # the straight, thin lines: where each runs along, and how thick it is
+            for index, found in enumerate(objects, start=1):
+                extent = max(found[0].stop - found[0].start, found[1].stop - found[1].start)
+                thickness = int((labels[found] == index).sum()) / extent
+                if thickness <= LINE_THINNEST * extent and _alone(inked, found, axis):
+                    along = found[1] if axis == 1 else found[0]
+                    spans[index] = (along.start, along.stop, thickness)
+            for index, (start, stop, thickness) in spans.items():
+                if on_a_page:
+                    _add_page_line(lines, share, opened, labels, objects[index - 1], index, axis, faint)
+                    continue
+                tolerance = 3 + 0.05 * (stop - start)
+                twin = any(
+                    other != index and abs(start - o_start) <= tolerance and abs(stop - o_stop) <= tolerance
+                    for other, (o_start, o_stop, _) in spans.items()
                 )
-        np.maximum(lines, np.where(keep[labels], opened, 0), out=lines)
+                if twin and thickness <= BOX_LINE_VS_STROKE * stroke:
+                    _add_box_line(lines, share, opened, labels, objects[index - 1], index, axis)
     return lines
+
+
+def _opened(share: np.ndarray, bar: int, axis: int) -> np.ndarray:
+    """The ink that a bar `bar` long fits in, level (axis 1) or upright (axis 0), averaged along it
+    over a few pixels first (JPEG's and the paper's dips do not break a line)."""
+    slack = (3, 1) if axis == 1 else (1, 3)
+    steady = ndimage.uniform_filter1d(ndimage.maximum_filter(share, size=slack), LINE_STEADY, axis=axis)
+    return np.minimum(share, ndimage.grey_opening(steady, size=(1, bar) if axis == 1 else (bar, 1)))
+
+
+def _add_page_line(
+    lines: np.ndarray,
+    share: np.ndarray,
+    opened: np.ndarray,
+    labels: np.ndarray,
+    found: tuple[slice, slice],
+    index: int,
+    axis: int,
+    faint: float,
+) -> None:
+    """Add a page's line to `lines`: the opening's ink, and its rows (columns where upright) on past
+    where it was found, into a turned page's corners where it is too short to find, thin as it is."""
+    mine = labels[found] == index
+    band = (found[0], slice(None)) if axis == 1 else (slice(None), found[1])
+    level = float(np.median(opened[found][mine]))
+    np.maximum(lines[band], np.where(share[band] > faint, np.minimum(share[band], level), 0), out=lines[band])
+    np.maximum(lines[found], np.where(mine, opened[found], 0), out=lines[found])
+
+
+def _add_box_line(
+    lines: np.ndarray,
+    share: np.ndarray,
+    opened: np.ndarray,
+    labels: np.ndarray,
+    found: tuple[slice, slice],
+    index: int,
+    axis: int,
+) -> None:
+    """Add a box's line to `lines`: its own rows (columns where upright) along its span, not what
+    of a stroke joined it there (a stroke holds far less of a row than the line does)."""
+    mine = labels[found] == index
+    counts = mine.sum(axis=axis)
+    on_line = np.zeros_like(mine)
+    if axis == 1:
+        on_line[counts >= 0.25 * counts.max()] = True
+    else:
+        on_line[:, counts >= 0.25 * counts.max()] = True
+    level = float(np.median(opened[found][mine]))
+    np.maximum(lines[found], np.where(on_line, np.minimum(share[found], level), 0), out=lines[found])
 
 
 def _alone(inked: np.ndarray, found: tuple[slice, slice], axis: int) -> bool:
@@ -451,9 +507,7 @@ def _thickest(mask: np.ndarray) -> float:
     return 2 * float(ndimage.distance_transform_cdt(mask).max()) if mask.any() else 0.0
 
 
-def _marks(
-    share: np.ndarray, paper: tuple[float, float], off_page: np.ndarray | None
-) -> tuple[np.ndarray, list[int]]:
+def _marks(share: np.ndarray, paper: tuple[float, float], off_page: np.ndarray | None) -> tuple[np.ndarray, list[int]]:
     """The marks that look like writing, labelled, largest ink first: connected ink (by hysteresis
     between EDGE_OF_INK of the threshold and the threshold) with one pixel at least MIN_INK and
     INK_OVER_NOISE times the paper's noise (its level and noise given), not a speck, not a band along the picture's edge, and

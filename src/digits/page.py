@@ -57,6 +57,7 @@ LINE_FAINTEST = 0.05  # share of the light: a printed line is at least this dark
 LINE_HEADROOM, LINE_SLACK = 1.5, 0.15  # a line's ink varies along it (JPEG, noise): this much more is the line's
 MIN_INK = 0.18  # a mark must take this share of the paper's light (40 levels on white paper) to be writing
 INK_OVER_NOISE = 8  # and stand this many times the paper's own noise above it (its grain, a sensor's, JPEG's)
+SURELY_INK = 0.5  # share of the light: a mark this dark is ink however noisy the paper seemed (a tight crop's is mostly ink)
 EDGE_OF_INK = 0.5  # a mark's pixels are those with half its threshold (hysteresis): its soft edges, a faint join
 SMALLEST_MARK = 10  # px at the working size: a mark smaller both ways is a speck (dust, a fax's noise, what
 # is left where graph paper's lines cross); the smallest digit read, 20 px on a 2000-px page, keeps 13
@@ -163,7 +164,8 @@ def _light_on_dark(work: np.ndarray, on_a_table: bool) -> bool:
     of the picture wide, where writing is never the most; a shadow or a lamp's falloff counts for
     nothing against it): the end that stands out STANDS_OUT levels at least, and POLARITY_MARGIN
     times further than the other. Where neither does (a blank page, or a bold digit that is the
-    most of a block), a page found on a table is light, and so is a picture mostly above mid-grey."""
+    most of a block), a page found on a table is light, and so is a picture whose edge or whole is
+    mostly above mid-grey."""
     coarse = _coarse(work)
     block = max(2, min(coarse.shape) // 3)
     rows, columns = -(-coarse.shape[0] // block), -(-coarse.shape[1] // block)
@@ -174,7 +176,10 @@ def _light_on_dark(work: np.ndarray, on_a_table: bool) -> bool:
     darker, lighter = -float(darkest), float(lightest)
     if max(darker, lighter) >= STANDS_OUT and max(darker, lighter) > POLARITY_MARGIN * max(min(darker, lighter), 1.0):
         return lighter > darker
-    return not on_a_table and float(np.median(coarse)) < 128
+    edge = np.concatenate([coarse[:2].ravel(), coarse[-2:].ravel(), coarse[:, :2].ravel(), coarse[:, -2:].ravel()])
+    # dark paper only where both its edge and the whole of it are: a fax's lid darkens two edges, and
+    # a digit cropped tight is most of its picture
+    return not on_a_table and float(np.median(coarse)) < 128 and float(np.median(edge)) < 128
 
 
 def _resized_mask(mask: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -514,7 +519,7 @@ def _marks(share: np.ndarray, paper: tuple[float, float], off_page: np.ndarray |
     not mostly at the page's edge (what is left of the table past it)."""
     level, noise = paper
     near_edge = None if off_page is None else ndimage.binary_dilation(off_page, iterations=PAGE_EDGE_REACH)
-    strong = max(MIN_INK, level + INK_OVER_NOISE * noise)
+    strong = max(MIN_INK, min(level + INK_OVER_NOISE * noise, SURELY_INK))
     labels, count = ndimage.label(share > EDGE_OF_INK * strong, structure=np.ones((3, 3)))
     if count == 0:
         return labels, []

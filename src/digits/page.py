@@ -25,6 +25,7 @@ from scipy import ndimage
 from scipy.spatial import ConvexHull, QhullError
 
 from .errors import DigitsError
+from .lines import dominant_angle, without_lines
 
 WORK_SIDE = 1280  # px: a picture is read at most this long a side; a 20-px digit on a 2000-px page keeps 13 px
 COARSE_SIDE = 256  # px: the page and the polarity are judged on a copy this size, where one pixel is a stroke's
@@ -32,9 +33,8 @@ TAIL = 0.5  # percent: the darkest and the lightest grey levels, where ink lies 
 POLARITY_MARGIN = 1.5  # one end this many times further from the paper than the other is the ink's
 STANDS_OUT = 24  # grey levels: ink stands this far from the paper at least (a blank page's grain and JPEG: under 10)
 PAGE_SCALE = 0.15  # of the short side: wider than any stroke of a digit that leaves the page showing round it
-PAGE_DARKER = (
-    0.8  # a page and what lies round it differ by a fifth of the light at least (white paper on light wood: 0.6)
-)
+# a page and what lies round it differ by a fifth of the light at least (white paper on light wood: 0.6)
+PAGE_DARKER = 0.8
 EDGE_SHARPNESS = 0.08  # a page's edge rises this share of its step per coarse pixel at least; a shadow's, 0.01
 PAGE_PICTURE_SIDE = 160  # px: a smaller picture is a crop of the writing, not a photo of a page on a table
 # (where the hole of a 0 could pass for a page)
@@ -42,22 +42,12 @@ SMALLEST_PAGE = 0.25  # of the picture: a brighter region smaller than this is s
 LEAK = 0.04  # of the short side: a bright strip this thin joining the page (a streak of light wood) is not paper
 TURN_AT_LEAST = 1.0  # degrees: a page or lines turned less are left as they are (a digit reads the same)
 PAPER_OVER_STROKE = 2  # the paper is estimated over twice the thickest stroke: where two strokes meet stays ink
-ANGLE_POINTS = 20_000  # pixels sampled to find a line angle: plenty for a line, and quick
-LINE_TILT = 15  # degrees: printed lines are looked for up to this far off level
-LEVEL_WITHIN = 0.2  # degrees: a line turned less stays within a pixel over 300 (the bar's slack); more is turned level
-LINE_LENGTH = 0.45  # of the short side: a printed line is at least this long (a form's box side, a page's rule);
-# a digit filling a crop has strokes up to 0.41 of it (a 5's bar)
-LINE_STEADY = 5  # px: a line's ink is averaged over this much of its length before it must hold all along
-BOX_SIDE = 0.25  # of a page's line: a box's side may be this short, with another of the same span beside it
-BOX_LINE_VS_STROKE = (
-    0.6  # and no thicker than this share of the writing's thickest stroke (a pen's own lines are not a box)
-)
-LINE_THINNEST = 1 / 12  # a line is no thicker than this share of its length; a digit's stroke is (1 in MNIST: 1/7)
-LINE_FAINTEST = 0.05  # share of the light: a printed line is at least this dark (13 levels on white paper)
-LINE_HEADROOM, LINE_SLACK = 1.5, 0.15  # a line's ink varies along it (JPEG, noise): this much more is the line's
+LINE_FAINTEST = 0.05  # share of the light: a printed line is at least this dark (13 levels on white paper), and
+# paler than ink at most (MIN_INK / 2)
 MIN_INK = 0.18  # a mark must take this share of the paper's light (40 levels on white paper) to be writing
 INK_OVER_NOISE = 8  # and stand this many times the paper's own noise above it (its grain, a sensor's, JPEG's)
-SURELY_INK = 0.5  # share of the light: a mark this dark is ink however noisy the paper seemed (a tight crop's is mostly ink)
+# share of the light: a mark this dark is ink however noisy the paper seemed (a tight crop's is mostly ink)
+SURELY_INK = 0.5
 EDGE_OF_INK = 0.5  # a mark's pixels are those with half its threshold (hysteresis): its soft edges, a faint join
 SMALLEST_MARK = 10  # px at the working size: a mark smaller both ways is a speck (dust, a fax's noise, what
 # is left where graph paper's lines cross); the smallest digit read, 20 px on a 2000-px page, keeps 13
@@ -133,7 +123,12 @@ def find_ink(gray: np.ndarray, name: str = "image") -> Ink:
         work = 255 - work
     share = _ink_share(work)
     paper = _noise(share)  # measured before lines are taken out, which leaves their traces
-    share, frame, off_page = _without_lines(share, paper, frame, off_page)
+    level, noise = paper
+    before = share.shape
+    share, angle = without_lines(share, faintest=min(max(level + 4 * noise, LINE_FAINTEST), MIN_INK / 2))
+    if angle:  # what the turn brings in at the corners is off the page: the picture's own edge lies there
+        off_page = _turned_mask(np.zeros(before, dtype=bool) if off_page is None else off_page, angle)
+        frame = _turned(frame, angle, share.shape)
     labels, marks = _marks(share, paper, off_page)
     if not marks:
         raise NoDigitFound(f"{name}: no digit found (the image is blank)")
@@ -233,7 +228,7 @@ def _find_page(work: np.ndarray) -> tuple[np.ndarray, float] | None:
     rise = ndimage.maximum_filter(np.hypot(ndimage.sobel(smooth, 0), ndimage.sobel(smooth, 1)) / 8, size=3)
     if float(np.median(rise[edge])) < EDGE_SHARPNESS * abs(paper - table):
         return None
-    angle = _dominant_angle(edge, 45, 1.0)
+    angle = dominant_angle(edge, 45, 1.0)
     return page, (angle if abs(angle) >= TURN_AT_LEAST else 0.0)
 
 
@@ -295,30 +290,6 @@ def _otsu(values: np.ndarray) -> float:
     return float(edges[int(np.nanargmax(between))])
 
 
-def _dominant_angle(mask: np.ndarray, most: float, step: float) -> float:
-    """The angle (degrees, within ±most) at which the mask's pixels, projected onto rows and onto
-    columns, are most sharply peaked: the angle of its straight lines. A coarse search, then a finer one."""
-    ys, xs = np.nonzero(mask)
-    if len(ys) > ANGLE_POINTS:  # a random sample is as peaked as the whole (a regular one is striped)
-        chosen = np.random.default_rng(0).choice(len(ys), ANGLE_POINTS, replace=False)
-        ys, xs = ys[chosen], xs[chosen]
-    ys, xs = ys - mask.shape[0] / 2, xs - mask.shape[1] / 2
-    reach = int(np.hypot(*mask.shape)) + 2
-
-    def peakedness(angle: float) -> float:
-        a = math.radians(angle)
-        across = np.floor(ys * math.cos(a) - xs * math.sin(a)).astype(np.int64) + reach
-        along = np.floor(xs * math.cos(a) + ys * math.sin(a)).astype(np.int64) + reach
-        # jumps between neighbouring rows: a line is two, the picture's own frame or a blob few
-        return float((np.diff(np.bincount(across)) ** 2).sum() + (np.diff(np.bincount(along)) ** 2).sum())
-
-    if len(ys) == 0:
-        return 0.0
-    best = max(np.arange(-most, most + step / 2, step), key=peakedness)
-    finer = np.arange(best - step, best + step + step / 8, step / 5)
-    return float(max(finer, key=peakedness))
-
-
 def _ink_share(work: np.ndarray) -> np.ndarray:
     """How much of the paper's light each pixel's ink took, 0 to 1 (float32): the paper's brightness
     is a grey-level closing over a few strokes' widths, smoothed, so that what is darker than the
@@ -355,161 +326,10 @@ def _noise(share: np.ndarray) -> tuple[float, float]:
     return level, 1.4826 * float(np.median(np.abs(sample - level)))
 
 
-def _without_lines(
-    share: np.ndarray, paper: tuple[float, float], frame: Frame, off_page: np.ndarray | None
-) -> tuple[np.ndarray, Frame, np.ndarray | None]:
-    """The ink less printed lines (ruled, squared and graph paper, a form's box, an underline, a
-    margin), found at their own angle, the picture turned level by it where they are; a stroke that
-    crosses a line keeps the ink on both sides of it and any ink darker than the line."""
-    level, noise = paper
-    faintest = min(max(level + 4 * noise, LINE_FAINTEST), MIN_INK / 2)  # a line is paler than ink at most
-    faint = share > faintest
-    short = min(share.shape)
-    length = max(8, round(LINE_LENGTH * short))
-    angle = _dominant_angle(_coarse_mask(faint), LINE_TILT, 1.0)
-    if abs(angle) >= LEVEL_WITHIN:
-        turned = Image.fromarray(share).rotate(angle, Image.Resampling.BILINEAR, expand=True)
-        candidate = np.asarray(turned)
-        lines = _line_ink(candidate, length, faintest)
-        if not lines.any():
-            return share, frame, off_page
-        # what the turn brings in at the corners is off the page: the picture's own edge lies there
-        off_page = _turned_mask(np.zeros(share.shape, dtype=bool) if off_page is None else off_page, angle)
-        share = candidate
-        frame = _turned(frame, angle, share.shape)
-    else:
-        lines = _line_ink(share, length, faintest)
-        if not lines.any():
-            return share, frame, off_page
-    # the line's own ink, with room for where it is darker (JPEG's ringing, two lines crossing) and
-    # spread a pixel to its blurred edge
-    lines = ndimage.grey_dilation(lines, size=3)
-    cleaned = share - np.where(lines > 0, LINE_HEADROOM * lines + LINE_SLACK, 0)
-    # across the line, ink on both sides of it is a stroke crossing: close the gap the line left
-    thickness = 2 + int(_thickest(lines > 0))
-    across = np.maximum(
-        ndimage.grey_closing(cleaned, size=(thickness + 2, 1)), ndimage.grey_closing(cleaned, size=(1, thickness + 2))
-    )
-    on_line = ndimage.binary_dilation(lines > 0, iterations=1)
-    cleaned[on_line] = np.maximum(cleaned, np.minimum(across, share))[on_line]
-    return np.clip(cleaned, 0, 1, out=cleaned), frame, off_page
-
-
-def _coarse_mask(mask: np.ndarray) -> np.ndarray:
-    """A mask shrunk to at most COARSE_SIDE * 2 a side (any pixel set in a block sets it)."""
-    factor = max(1, math.ceil(max(mask.shape) / (2 * COARSE_SIDE)))
-    if factor == 1:
-        return mask
-    height, width = (mask.shape[0] // factor) * factor, (mask.shape[1] // factor) * factor
-    return mask[:height, :width].reshape(height // factor, factor, width // factor, factor).any(axis=(1, 3))
-
-
 def _turned(frame: Frame, angle: float, shape: tuple[int, int]) -> Frame:
     """The frame after its ink was turned by a further `angle` degrees (expanding to `shape`)."""
     # each turn maps the centre of what it turns onto the centre of what it makes: two turns are one
     return Frame(frame.scale, frame.left, frame.top, frame.crop_size, frame.angle + angle, (shape[1], shape[0]))
-
-
-def _line_ink(share: np.ndarray, length: int, faint: float) -> np.ndarray:
-    """The ink of printed lines: level or upright runs (a grey-level opening with a bar, a pixel
-    either side allowed for a line not quite level), no thicker than LINE_THINNEST of their length
-    and ink of their own across: a page's lines, at least `length` long; and a box's, at least
-    BOX_SIDE of that, two of the same span, thinner than the writing. A digit's strokes are
-    shorter, or thicker, or alone."""
-    lines = np.zeros_like(share)
-    stroke = _thickest(share > faint)  # the writing's thickest stroke
-    for bar, on_a_page in ((length, True), (max(8, round(BOX_SIDE * length)), False)):
-        along_rows, along_columns = _opened(share, bar, 1), _opened(share, bar, 0)
-        for axis, opened, across in ((1, along_rows, along_columns), (0, along_columns, along_rows)):
-            labels, count = ndimage.label(opened > faint)
-            if count == 0:
-                continue
-            inked = (share > faint) & ~(across > faint)  # the ink round a line, less the lines crossing it
-            objects = ndimage.find_objects(labels)
-            spans = {}  # the straight, thin lines: where each runs along, and how thick it is
-            for index, found in enumerate(objects, start=1):
-                extent = max(found[0].stop - found[0].start, found[1].stop - found[1].start)
-                thickness = int((labels[found] == index).sum()) / extent
-                if thickness <= LINE_THINNEST * extent and _alone(inked, found, axis):
-                    along = found[1] if axis == 1 else found[0]
-                    spans[index] = (along.start, along.stop, thickness)
-            for index, (start, stop, thickness) in spans.items():
-                if on_a_page:
-                    _add_page_line(lines, share, opened, labels, objects[index - 1], index, axis, faint)
-                    continue
-                tolerance = 3 + 0.05 * (stop - start)
-                twin = any(
-                    other != index and abs(start - o_start) <= tolerance and abs(stop - o_stop) <= tolerance
-                    for other, (o_start, o_stop, _) in spans.items()
-                )
-                if twin and thickness <= BOX_LINE_VS_STROKE * stroke:
-                    _add_box_line(lines, share, opened, labels, objects[index - 1], index, axis)
-    return lines
-
-
-def _opened(share: np.ndarray, bar: int, axis: int) -> np.ndarray:
-    """The ink that a bar `bar` long fits in, level (axis 1) or upright (axis 0), averaged along it
-    over a few pixels first (JPEG's and the paper's dips do not break a line)."""
-    slack = (3, 1) if axis == 1 else (1, 3)
-    steady = ndimage.uniform_filter1d(ndimage.maximum_filter(share, size=slack), LINE_STEADY, axis=axis)
-    return np.minimum(share, ndimage.grey_opening(steady, size=(1, bar) if axis == 1 else (bar, 1)))
-
-
-def _add_page_line(
-    lines: np.ndarray,
-    share: np.ndarray,
-    opened: np.ndarray,
-    labels: np.ndarray,
-    found: tuple[slice, slice],
-    index: int,
-    axis: int,
-    faint: float,
-) -> None:
-    """Add a page's line to `lines`: the opening's ink, and its rows (columns where upright) on past
-    where it was found, into a turned page's corners where it is too short to find, thin as it is."""
-    mine = labels[found] == index
-    band = (found[0], slice(None)) if axis == 1 else (slice(None), found[1])
-    level = float(np.median(opened[found][mine]))
-    np.maximum(lines[band], np.where(share[band] > faint, np.minimum(share[band], level), 0), out=lines[band])
-    np.maximum(lines[found], np.where(mine, opened[found], 0), out=lines[found])
-
-
-def _add_box_line(
-    lines: np.ndarray,
-    share: np.ndarray,
-    opened: np.ndarray,
-    labels: np.ndarray,
-    found: tuple[slice, slice],
-    index: int,
-    axis: int,
-) -> None:
-    """Add a box's line to `lines`: its own rows (columns where upright) along its span, not what
-    of a stroke joined it there (a stroke holds far less of a row than the line does)."""
-    mine = labels[found] == index
-    counts = mine.sum(axis=axis)
-    on_line = np.zeros_like(mine)
-    if axis == 1:
-        on_line[counts >= 0.25 * counts.max()] = True
-    else:
-        on_line[:, counts >= 0.25 * counts.max()] = True
-    level = float(np.median(opened[found][mine]))
-    np.maximum(lines[found], np.where(on_line, np.minimum(share[found], level), 0), out=lines[found])
-
-
-def _alone(inked: np.ndarray, found: tuple[slice, slice], axis: int) -> bool:
-    """Whether a line found in these bounds (level where axis is 1, upright where 0) is ink of its
-    own along most of its length, no thicker across than the line: not the straight core of a
-    thick stroke, which the bar fits inside too."""
-    across, along = (found[0], found[1]) if axis == 1 else (found[1], found[0])
-    thickness = across.stop - across.start
-    reach = slice(max(across.start - thickness - 3, 0), across.stop + thickness + 3)
-    window = inked[reach, along] if axis == 1 else inked[along, reach].T
-    return float(np.median(window.sum(axis=0))) <= 1.5 * thickness + 3  # room for its blur
-
-
-def _thickest(mask: np.ndarray) -> float:
-    """The thickest line in a mask of lines, in pixels: twice its greatest distance to paper."""
-    return 2 * float(ndimage.distance_transform_cdt(mask).max()) if mask.any() else 0.0
 
 
 def _marks(share: np.ndarray, paper: tuple[float, float], off_page: np.ndarray | None) -> tuple[np.ndarray, list[int]]:

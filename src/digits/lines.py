@@ -1,0 +1,188 @@
+"""Printed lines at any angle: ruled, squared and graph paper, a form's box or the lines above and
+below the writing, an underline, a margin. The OpenCV recipe: the dominant line angle by
+projection profiles, the picture turned level by it, then what a long thin bar fits in (a
+grey-level opening), kept where it is thin and ink of its own, and taken out; a stroke that crosses
+a line is carried across it. It asks "is this long and thin?", not "is this row mostly ink?", so
+any line colour, spacing or tilt up to LINE_TILT will do.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from PIL import Image
+from scipy import ndimage
+
+ANGLE_SIDE = 512  # px: the line angle is found on the ink shrunk to this, where a line is still a line
+ANGLE_POINTS = 20_000  # pixels sampled to find a line angle: plenty for a line, and quick
+LINE_TILT = 15  # degrees: printed lines are looked for up to this far off level
+LEVEL_WITHIN = 0.2  # degrees: a line turned less stays within a pixel over 300 (the bar's slack); more is turned level
+LINE_LENGTH = 0.45  # of the short side: a printed line is at least this long (a form's box side, a page's rule);
+# a digit filling a crop has strokes up to 0.41 of it (a 5's bar)
+LINE_STEADY = 5  # px: a line's ink is averaged over this much of its length before it must hold all along
+BOX_SIDE = 0.25  # of a page's line: a box's side may be this short, with another of the same span beside it
+BOX_LINE_VS_STROKE = 0.6  # and no thicker than this share of the writing's thickest stroke (not a pen's own)
+LINE_THINNEST = 1 / 12  # a line is no thicker than this share of its length; a digit's stroke is (1 in MNIST: 1/7)
+LINE_HEADROOM, LINE_SLACK = 1.5, 0.15  # a line's ink varies along it (JPEG, noise): this much more is the line's
+
+
+def without_lines(share: np.ndarray, faintest: float) -> tuple[np.ndarray, float]:
+    """The ink less printed lines (ruled, squared and graph paper, a form's box, an underline, a
+    margin), found at their own angle, the picture turned level by it where they are; a stroke that
+    crosses a line keeps the ink on both sides of it and any ink darker than the line. `faintest`:
+    the share of the light below which nothing is a line. Returns the ink, and the angle (degrees)
+    it was turned by (expanding, as Pillow turns images)."""
+    faint = share > faintest
+    short = min(share.shape)
+    length = max(8, round(LINE_LENGTH * short))
+    angle = dominant_angle(_coarse_mask(faint), LINE_TILT, 1.0)
+    if abs(angle) >= LEVEL_WITHIN:
+        turned = Image.fromarray(share).rotate(angle, Image.Resampling.BILINEAR, expand=True)
+        candidate = np.asarray(turned)
+        lines = _line_ink(candidate, length, faintest)
+        if not lines.any():
+            return share, 0.0
+        share = candidate
+    else:
+        angle = 0.0
+        lines = _line_ink(share, length, faintest)
+        if not lines.any():
+            return share, 0.0
+    # the line's own ink, with room for where it is darker (JPEG's ringing, two lines crossing) and
+    # spread a pixel to its blurred edge
+    lines = ndimage.grey_dilation(lines, size=3)
+    cleaned = share - np.where(lines > 0, LINE_HEADROOM * lines + LINE_SLACK, 0)
+    # across the line, ink on both sides of it is a stroke crossing: close the gap the line left
+    thickness = 2 + int(_thickest(lines > 0))
+    across = np.maximum(
+        ndimage.grey_closing(cleaned, size=(thickness + 2, 1)), ndimage.grey_closing(cleaned, size=(1, thickness + 2))
+    )
+    on_line = ndimage.binary_dilation(lines > 0, iterations=1)
+    cleaned[on_line] = np.maximum(cleaned, np.minimum(across, share))[on_line]
+    return np.clip(cleaned, 0, 1, out=cleaned), angle
+
+
+def _coarse_mask(mask: np.ndarray) -> np.ndarray:
+    """A mask shrunk to at most ANGLE_SIDE a side (any pixel set in a block sets it)."""
+    factor = max(1, math.ceil(max(mask.shape) / ANGLE_SIDE))
+    if factor == 1:
+        return mask
+    height, width = (mask.shape[0] // factor) * factor, (mask.shape[1] // factor) * factor
+    return mask[:height, :width].reshape(height // factor, factor, width // factor, factor).any(axis=(1, 3))
+
+
+def dominant_angle(mask: np.ndarray, most: float, step: float) -> float:
+    """The angle (degrees, within ±most) at which the mask's pixels, projected onto rows and onto
+    columns, are most sharply peaked: the angle of its straight lines. A coarse search, then a finer one."""
+    ys, xs = np.nonzero(mask)
+    if len(ys) > ANGLE_POINTS:  # a random sample is as peaked as the whole (a regular one is striped)
+        chosen = np.random.default_rng(0).choice(len(ys), ANGLE_POINTS, replace=False)
+        ys, xs = ys[chosen], xs[chosen]
+    ys, xs = ys - mask.shape[0] / 2, xs - mask.shape[1] / 2
+    reach = int(np.hypot(*mask.shape)) + 2
+
+    def peakedness(angle: float) -> float:
+        a = math.radians(angle)
+        across = np.floor(ys * math.cos(a) - xs * math.sin(a)).astype(np.int64) + reach
+        along = np.floor(xs * math.cos(a) + ys * math.sin(a)).astype(np.int64) + reach
+        # jumps between neighbouring rows: a line is two, the picture's own frame or a blob few
+        return float((np.diff(np.bincount(across)) ** 2).sum() + (np.diff(np.bincount(along)) ** 2).sum())
+
+    if len(ys) == 0:
+        return 0.0
+    best = max(np.arange(-most, most + step / 2, step), key=peakedness)
+    finer = np.arange(best - step, best + step + step / 8, step / 5)
+    return float(max(finer, key=peakedness))
+
+
+def _line_ink(share: np.ndarray, length: int, faint: float) -> np.ndarray:
+    """The ink of printed lines: level or upright runs (a grey-level opening with a bar, a pixel
+    either side allowed for a line not quite level), no thicker than LINE_THINNEST of their length
+    and ink of their own across: a page's lines, at least `length` long; and a box's, at least
+    BOX_SIDE of that, two of the same span, thinner than the writing. A digit's strokes are
+    shorter, or thicker, or alone."""
+    lines = np.zeros_like(share)
+    stroke = _thickest(share > faint)  # the writing's thickest stroke
+    page_lines = {1: np.zeros(share.shape, dtype=bool), 0: np.zeros(share.shape, dtype=bool)}  # level, upright
+    for bar, on_a_page in ((length, True), (max(8, round(BOX_SIDE * length)), False)):
+        along_rows, along_columns = _opened(share, bar, 1), _opened(share, bar, 0)
+        for axis, opened, across in ((1, along_rows, along_columns), (0, along_columns, along_rows)):
+            labels, count = ndimage.label(opened > faint)
+            if count == 0:
+                continue
+            inked = (share > faint) & ~(across > faint)  # the ink round a line, less the lines crossing it
+            objects = ndimage.find_objects(labels)
+            spans = {}  # the straight, thin lines: where each runs along, and how thick it is
+            for index, found in enumerate(objects, start=1):
+                extent = max(found[0].stop - found[0].start, found[1].stop - found[1].start)
+                thickness = int((labels[found] == index).sum()) / extent
+                known = not on_a_page and page_lines[axis][found][labels[found] == index].any()  # a page line's piece
+                if extent >= bar and not known and thickness <= LINE_THINNEST * extent and _alone(inked, found, axis):
+                    along = found[1] if axis == 1 else found[0]
+                    spans[index] = (along.start, along.stop, thickness)
+            for index, (start, stop, thickness) in spans.items():
+                tolerance = 3 + 0.05 * (stop - start)
+                twin = any(
+                    other != index and abs(start - o_start) <= tolerance and abs(stop - o_stop) <= tolerance
+                    for other, (o_start, o_stop, _) in spans.items()
+                )
+                if on_a_page or (twin and thickness <= BOX_LINE_VS_STROKE * stroke):
+                    found = objects[index - 1]
+                    _add_line(lines, share, opened, labels[found] == index, found, axis, faint, on_a_page)
+                    if on_a_page:
+                        page_lines[axis][found] |= labels[found] == index
+    return lines
+
+
+def _opened(share: np.ndarray, bar: int, axis: int) -> np.ndarray:
+    """The ink that a bar `bar` long fits in, level (axis 1) or upright (axis 0), averaged along it
+    over a few pixels first (JPEG's and the paper's dips do not break a line)."""
+    slack = (3, 1) if axis == 1 else (1, 3)
+    steady = ndimage.uniform_filter1d(ndimage.maximum_filter(share, size=slack), LINE_STEADY, axis=axis)
+    return np.minimum(share, ndimage.grey_opening(steady, size=(1, bar) if axis == 1 else (bar, 1)))
+
+
+def _add_line(
+    lines: np.ndarray,
+    share: np.ndarray,
+    opened: np.ndarray,
+    mine: np.ndarray,
+    found: tuple[slice, slice],
+    axis: int,
+    faint: float,
+    on_a_page: bool,
+) -> None:
+    """Add a line found by the opening (`mine`, within `found`) to `lines`. A page's line: the
+    opening's ink, and its rows (columns where upright) on past where it was found, into a turned
+    page's corners where it is too short to find, thin as it is. A box's line: its own rows along
+    its span, not what of a stroke joined it there (a stroke holds far less of a row than it does)."""
+    level = float(np.median(opened[found][mine]))
+    if on_a_page:
+        band = (found[0], slice(None)) if axis == 1 else (slice(None), found[1])
+        np.maximum(lines[band], np.where(share[band] > faint, np.minimum(share[band], level), 0), out=lines[band])
+        np.maximum(lines[found], np.where(mine, opened[found], 0), out=lines[found])
+        return
+    counts = mine.sum(axis=axis)
+    on_line = np.zeros_like(mine)
+    if axis == 1:
+        on_line[counts >= 0.25 * counts.max()] = True
+    else:
+        on_line[:, counts >= 0.25 * counts.max()] = True
+    np.maximum(lines[found], np.where(on_line, np.minimum(share[found], level), 0), out=lines[found])
+
+
+def _alone(inked: np.ndarray, found: tuple[slice, slice], axis: int) -> bool:
+    """Whether a line found in these bounds (level where axis is 1, upright where 0) is ink of its
+    own along most of its length, no thicker across than the line: not the straight core of a
+    thick stroke, which the bar fits inside too."""
+    across, along = (found[0], found[1]) if axis == 1 else (found[1], found[0])
+    thickness = across.stop - across.start
+    reach = slice(max(across.start - thickness - 3, 0), across.stop + thickness + 3)
+    window = inked[reach, along] if axis == 1 else inked[along, reach].T
+    return float(np.median(window.sum(axis=0))) <= 1.5 * thickness + 3  # room for its blur
+
+
+def _thickest(mask: np.ndarray) -> float:
+    """The thickest line in a mask of lines, in pixels: twice its greatest distance to paper."""
+    return 2 * float(ndimage.distance_transform_cdt(mask).max()) if mask.any() else 0.0

@@ -136,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
             small = small or seconds
             right = int(probabilities(model, read_digit_image(photo)[None])[0].argmax()) == int(labels[0])
             print(
-                f"| {width}×{height} | {width * height / 1e6:.0f} | {'right' if right else 'wrong'} | {seconds:.2f} s | {seconds / small:.1f}× |"
+                f"| {width}×{height} | {width * height / 1e6:.1f} | {'right' if right else 'wrong'} | {seconds:.2f} s | {seconds / small:.1f}× |"
             )
     return 0
 

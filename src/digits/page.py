@@ -1,11 +1,12 @@
 """A picture of a page -> the ink written on it, read top to bottom as a short pipeline of general steps:
 
-1. light: the picture at a working size, turned so that ink is darker than paper;
-2. page: where a sheet or a note lies on a table, the largest region of paper, turned upright;
+1. page: the picture at a working size; where a sheet or a note lies on a table, the region round
+   the picture's centre bounded by a sharp edge, cropped, turned upright, the table painted out;
+2. light: turned so that ink is darker than paper (the end of the grey levels that stands out);
 3. paper: the paper's own brightness, estimated at a scale wider than any stroke (a grey-level
    closing), so that each pixel's ink is the share of the paper's light it takes;
-4. printed lines: the dominant line angle by projection profiles, then long thin bars found by a
-   grey-level opening, taken out while the strokes that cross them are kept;
+4. printed lines (lines.py): the dominant line angle by projection profiles, then long thin bars
+   found by a grey-level opening, taken out while the strokes that cross them are kept;
 5. marks: the ink's connected components, by hysteresis over the paper's noise; specks, bands
    along the picture's edge and far-off marks left out; the digit is the largest and its neighbours.
 

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw
 from scipy import ndimage
-from scipy.spatial import ConvexHull, QhullError
 
 from .errors import DigitsError
 from .lines import dominant_angle, without_lines
@@ -235,6 +234,8 @@ def _find_page(work: np.ndarray) -> tuple[np.ndarray, float] | None:
 
 def _convex_hull(mask: np.ndarray) -> np.ndarray:
     """The smallest convex region holding a mask."""
+    from scipy.spatial import ConvexHull, QhullError  # 60 ms to import: only pictures of a page on a table need it
+
     ys, xs = np.nonzero(mask)
     points = np.column_stack([xs, ys]).astype(np.float64)
     try:

@@ -219,6 +219,9 @@ def test_a_48_megapixel_phone_photo_is_read(tmp_path, test_split):
     result = run_digits("predict", "--json", str(path))
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["digit"] == int(test_split.labels[0])
+    (digit,) = json.loads(run_digits("read", "--json", str(path)).stdout)["digits"]
+    left, top, right, bottom = digit["box"]  # in the photo's own pixels, though it was decoded at an eighth
+    assert 3400 <= left < right <= 4600 and 2400 <= top < bottom <= 3600
 
 
 def test_training_your_own_model_changes_no_tracked_file():

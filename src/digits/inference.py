@@ -243,15 +243,16 @@ class NumberReading:
     ink: np.ndarray | None = field(default=None, metadata={"json": False})
 
 
-def read_number(model: ModelFile, name: str, gray: np.ndarray) -> NumberReading:
-    """Every digit on a page of grey levels, left to right, each prepared as a lone digit is."""
+def read_number(model: ModelFile, name: str, gray: np.ndarray, decoded: float = 1.0) -> NumberReading:
+    """Every digit on a page of grey levels, left to right, each prepared as a lone digit is; boxes
+    in the picture's pixels, the grey levels being `decoded` of its size (a large photo is reduced)."""
     try:
         ink, found = digit_boxes(gray, name, model.image_size)
     except NoDigitFound as e:
         return NumberReading(name, error=str(e))
     frames = np.stack([frame for frame, _, _ in found])
     readings = [
-        DigitReading(p.digit, p.confidence, p.unsure, box, ink_box)
+        DigitReading(p.digit, p.confidence, p.unsure, tuple(round(v / decoded) for v in box), ink_box)
         for p, (_, ink_box, box) in zip(_predictions(model, [name] * len(found), frames, 1, False), found, strict=True)
     ]
     return NumberReading(name, "".join(str(r.digit) for r in readings), readings, ink=ink)

@@ -77,7 +77,8 @@ class DigitReader:
         """Every digit on the image, left to right, as a number (a string: leading zeros stay), with
         each digit's confidence and box. A blank image gives `number` None and `error` saying so."""
         name = _name(image) if name is None else name
-        return read_number(self.model, name, self.grey_levels(image, name))
+        gray = self.grey_levels(image, name)
+        return read_number(self.model, name, gray, _decoded_share(image, gray))
 
     def read_files(self, paths: Iterable[str | Path]) -> Iterator[NumberReading]:
         """The number on each image file (directories opened, with their subfolders), in order; a
@@ -110,6 +111,14 @@ def load_model(path: str | Path | None = None) -> DigitReader:
     """A digits model file, ready to read digits; without a path, checkpoints/default.safetensors
     when there is one, else the model shipped with digits."""
     return DigitReader(load_model_file(None if path is None else Path(path)))
+
+
+def _decoded_share(image: ImageLike, gray: np.ndarray) -> float:
+    """The grey levels' size over the picture's: a large photo's file is decoded reduced."""
+    if not isinstance(image, str | Path | bytes):
+        return 1.0
+    with Image.open(io.BytesIO(image) if isinstance(image, bytes) else image) as picture:
+        return max(gray.shape) / max(picture.size)  # the longer side: a turn by the EXIF tag swaps them
 
 
 def _name(image: ImageLike) -> str:

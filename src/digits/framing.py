@@ -14,8 +14,9 @@ from PIL import Image
 from scipy import ndimage
 
 from .images import open_grayscale
-from .page import NUMBER_MASS, find_ink
+from .page import find_ink
 
+NUMBER_MASS = 0.1  # of the largest: a lighter run of columns in a number is a speck, not a digit
 STROKE_AT_LEAST = 2.8  # px at 28×28: thinner strokes are widened to this (a quarter of MNIST's are thinner)
 
 

@@ -1,6 +1,6 @@
 """Image files -> grey levels: any format Pillow reads, turned by its EXIF tag, transparency put on
-paper, and a phone's photo of tens of megapixels decoded reduced (a JPEG at an eighth of its size
-costs an eighth of the time), since a digit needs no more than a couple of thousand pixels a side.
+paper, and a phone's photo of tens of megapixels decoded reduced (a JPEG at up to an eighth of its
+size a side, which is far quicker), since a digit needs no more than a couple of thousand pixels a side.
 """
 
 from __future__ import annotations

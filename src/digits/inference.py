@@ -229,7 +229,7 @@ class DigitReading:
     confidence: float
     unsure: bool
     box: tuple[int, int, int, int]  # (left, top, right, bottom) in the image's pixels
-    ink_box: tuple[int, int, int, int] = field(default=(0, 0, 0, 0), metadata={"json": False})  # in `ink`'s
+    ink_box: tuple[int, int, int, int] = field(metadata={"json": False})  # the same box in NumberReading.ink
 
 
 @dataclass

@@ -54,7 +54,7 @@ def without_lines(share: np.ndarray, faintest: float) -> tuple[np.ndarray, float
     lines = ndimage.grey_dilation(lines, size=3)
     cleaned = share - np.where(lines > 0, LINE_HEADROOM * lines + LINE_SLACK, 0)
     # across the line, ink on both sides of it is a stroke crossing: close the gap the line left
-    thickness = 2 + int(_thickest(lines > 0))
+    thickness = 2 + int(thickest_stroke(lines > 0))
     across = np.maximum(
         ndimage.grey_closing(cleaned, size=(thickness + 2, 1)), ndimage.grey_closing(cleaned, size=(1, thickness + 2))
     )
@@ -103,7 +103,7 @@ def _line_ink(share: np.ndarray, length: int, faint: float) -> np.ndarray:
     BOX_SIDE of that, two of the same span, thinner than the writing. A digit's strokes are
     shorter, or thicker, or alone."""
     lines = np.zeros_like(share)
-    stroke = _thickest(share > faint)  # the writing's thickest stroke
+    stroke = thickest_stroke(share > faint)  # the writing's thickest stroke
     page_lines = {1: np.zeros(share.shape, dtype=bool), 0: np.zeros(share.shape, dtype=bool)}  # level, upright
     for bar, on_a_page in ((length, True), (max(8, round(BOX_SIDE * length)), False)):
         along_rows, along_columns = _opened(share, bar, 1), _opened(share, bar, 0)
@@ -183,6 +183,6 @@ def _alone(inked: np.ndarray, found: tuple[slice, slice], axis: int) -> bool:
     return float(np.median(window.sum(axis=0))) <= 1.5 * thickness + 3  # room for its blur
 
 
-def _thickest(mask: np.ndarray) -> float:
-    """The thickest line in a mask of lines, in pixels: twice its greatest distance to paper."""
+def thickest_stroke(mask: np.ndarray) -> float:
+    """The thickest stroke or line in a mask of ink, in pixels: twice its greatest distance to paper."""
     return 2 * float(ndimage.distance_transform_cdt(mask).max()) if mask.any() else 0.0

@@ -25,7 +25,7 @@ from PIL import Image, ImageDraw
 from scipy import ndimage
 
 from .errors import DigitsError
-from .lines import dominant_angle, without_lines
+from .lines import dominant_angle, thickest_stroke, without_lines
 from .marks import MIN_INK, digit_marks, find_marks
 
 WORK_SIDE = 1280  # px: a picture is read at most this long a side; a 20-px digit on a 2000-px page keeps 13 px
@@ -62,6 +62,11 @@ class Frame:
     crop_size: tuple[int, int]  # (width, height) before turning
     angle: float
     size: tuple[int, int]  # (width, height) after turning
+
+    def turned(self, angle: float, size: tuple[int, int]) -> Frame:
+        """The frame after its ink was turned by a further `angle` degrees, expanding to `size`:
+        each turn maps the centre of what it turns onto the centre of what it makes, so two are one."""
+        return Frame(self.scale, self.left, self.top, self.crop_size, self.angle + angle, size)
 
     def to_picture(self, box: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
         """A box (left, top, right, bottom) in the ink's pixels as a box in the picture's pixels."""
@@ -116,7 +121,7 @@ def find_ink(gray: np.ndarray, name: str = "image") -> Ink:
     share, angle = without_lines(share, faintest=min(max(level + 4 * noise, LINE_FAINTEST), MIN_INK / 2))
     if angle:  # what the turn brings in at the corners is off the page: the picture's own edge lies there
         off_page = _turned_mask(np.zeros(before, dtype=bool) if off_page is None else off_page, angle)
-        frame = _turned(frame, angle, share.shape)
+        frame = frame.turned(angle, (share.shape[1], share.shape[0]))
     labels, marks = find_marks(share, paper, off_page)
     if not marks:
         raise NoDigitFound(f"{name}: no digit found (the image is blank)")
@@ -299,8 +304,7 @@ def _paper_scale(gray: np.ndarray) -> int:
     short = min(gray.shape)
     rough = ndimage.grey_closing(gray, size=max(3, round(PAGE_SCALE * short)))
     ink = gray < (1 - MIN_INK) * rough
-    stroke = 2 * float(ndimage.distance_transform_cdt(ink).max()) if ink.any() else 1.0
-    return int(min(max(3, round(PAPER_OVER_STROKE * stroke) + 1), max(3, short // 2)))
+    return int(min(max(3, round(PAPER_OVER_STROKE * thickest_stroke(ink)) + 1), max(3, short // 2)))
 
 
 def _noise(share: np.ndarray) -> tuple[float, float]:
@@ -314,9 +318,3 @@ def _noise(share: np.ndarray) -> tuple[float, float]:
             return 0.0, 0.0
     level = float(np.median(sample))
     return level, 1.4826 * float(np.median(np.abs(sample - level)))
-
-
-def _turned(frame: Frame, angle: float, shape: tuple[int, int]) -> Frame:
-    """The frame after its ink was turned by a further `angle` degrees (expanding to `shape`)."""
-    # each turn maps the centre of what it turns onto the centre of what it makes: two turns are one
-    return Frame(frame.scale, frame.left, frame.top, frame.crop_size, frame.angle + angle, (shape[1], shape[0]))

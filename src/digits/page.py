@@ -40,6 +40,9 @@ EDGE_SHARPNESS = 0.08  # a page's edge rises this share of its step per coarse p
 PAGE_PICTURE_SIDE = 160  # px: a smaller picture is a crop of the writing, not a photo of a page on a table
 # (where the hole of a 0 could pass for a page)
 SMALLEST_PAGE = 0.25  # of the picture: a brighter region smaller than this is something on the page (a toolbar)
+# of a page's area: the paper itself, the rest being the writing on it (a fat digit on a small sticky
+# note leaves 0.83 of it; a 0 whose ring and hole pass for a page, 0.25–0.65)
+PAGE_IS_PAPER = 0.8
 LEAK = 0.04  # of the short side: a bright strip this thin joining the page (a streak of light wood) is not paper
 TURN_AT_LEAST = 1.0  # degrees: a page or lines turned less are left as they are (a digit reads the same)
 PAPER_OVER_STROKE = 2  # the paper is estimated over twice the thickest stroke: where two strokes meet stays ink
@@ -201,6 +204,8 @@ def _find_page(work: np.ndarray) -> tuple[np.ndarray, float] | None:
         if labels[centre] == 0:
             continue
         region = labels == labels[centre]
+        if side[region].mean() < PAGE_IS_PAPER:  # mostly holes: a ring of ink (a 0), not a page
+            continue
         # thin leaks into the table (a streak of wood as light as the page) cut off
         region = ndimage.binary_opening(region, leak)
         if SMALLEST_PAGE < region.mean() < 0.98 and region[centre]:
@@ -257,7 +262,11 @@ def _the_page(
     if not full.any():
         return work, whole, None
     level = float(np.median(work[full]))  # the paper: writing is never the most of a page
-    painted = np.where(full, work, np.uint8(level)).astype(np.uint8)
+    # past the edge, each pixel takes the grey of the page's nearest pixel: a constant grey would
+    # make the page's darker side (its light falls off) a valley between it and the brighter
+    # centre, which the paper's estimate fills and the ink then shows
+    nearest = ndimage.distance_transform_edt(~full, return_distances=False, return_indices=True)
+    painted = work[tuple(nearest)]
     rows, columns = np.flatnonzero(full.any(axis=1)), np.flatnonzero(full.any(axis=0))
     top, left = int(rows[0]), int(columns[0])
     crop = painted[top : rows[-1] + 1, left : columns[-1] + 1]
@@ -292,7 +301,8 @@ def _ink_share(work: np.ndarray) -> np.ndarray:
     is as dark, against the paper round it, as one in the light."""
     gray = work.astype(np.float32)
     size = _paper_scale(gray)
-    paper = ndimage.uniform_filter(ndimage.grey_closing(gray, size=size), size=size)
+    closed = ndimage.grey_closing(gray, size=size)
+    paper = np.minimum(ndimage.uniform_filter(closed, size=size), closed)
     np.maximum(paper, 1.0, out=paper)  # never 0: the share divides by it
     share = 1 - gray / paper
     return np.clip(share, 0, 1, out=share)

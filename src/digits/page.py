@@ -37,7 +37,7 @@ PAGE_SCALE = 0.15  # of the short side: wider than any stroke of a digit that le
 # a page and what lies round it differ by a fifth of the light at least (white paper on light wood: 0.6)
 PAGE_DARKER = 0.8
 EDGE_SHARPNESS = 0.08  # a page's edge rises this share of its step per coarse pixel at least; a shadow's, 0.01
-PAGE_PICTURE_SIDE = 160  # px: a smaller picture is a crop of the writing, not a photo of a page on a table
+PAGE_PICTURE_SIDE = 160  # px: a picture smaller both ways is a crop of the writing, not a photo of a page on a table
 # (where the hole of a 0 could pass for a page)
 SMALLEST_PAGE = 0.25  # of the picture: a brighter region smaller than this is something on the page (a toolbar)
 # of a page's area: the paper itself, the rest being the writing on it (a fat digit on a small sticky
@@ -48,6 +48,9 @@ TURN_AT_LEAST = 1.0  # degrees: a page or lines turned less are left as they are
 PAPER_OVER_STROKE = 2  # the paper is estimated over twice the thickest stroke: where two strokes meet stays ink
 LINE_FAINTEST = 0.05  # share of the light: a printed line is at least this dark (13 levels on white paper), and
 # paler than ink at most (MIN_INK / 2)
+# and this many times the paper's noise above it: a line is found by an opening, the least ink along
+# a bar, which the paper's noise does not survive (graph paper's fine lines lie at 3 to 4 times it)
+LINE_OVER_NOISE = 2
 
 
 class NoDigitFound(DigitsError):
@@ -121,7 +124,7 @@ def find_ink(gray: np.ndarray, name: str = "image") -> Ink:
     paper = _noise(share)  # measured before lines are taken out, which leaves their traces
     level, noise = paper
     before = share.shape
-    share, angle = without_lines(share, faintest=min(max(level + 4 * noise, LINE_FAINTEST), MIN_INK / 2))
+    share, angle = without_lines(share, faintest=min(max(level + LINE_OVER_NOISE * noise, LINE_FAINTEST), MIN_INK / 2))
     if angle:  # what the turn brings in at the corners is off the page: the picture's own edge lies there
         off_page = _turned_mask(np.zeros(before, dtype=bool) if off_page is None else off_page, angle)
         frame = frame.turned(angle, (share.shape[1], share.shape[0]))
@@ -184,7 +187,7 @@ def _find_page(work: np.ndarray) -> tuple[np.ndarray, float] | None:
     aimed at what it shows), split from the rest by brightness and bounded by a sharp edge, at the
     coarse size, as its convex hull (a sheet in perspective is still convex); and the angle its
     edges are turned by. None where the picture is all page, or the light only varies across it."""
-    if min(work.shape) < PAGE_PICTURE_SIDE:
+    if max(work.shape) < PAGE_PICTURE_SIDE:
         return None
     coarse = _coarse(work)
     # specks, thin lines and the grain of a table taken out by a median; the writing on the page is
@@ -194,25 +197,20 @@ def _find_page(work: np.ndarray) -> tuple[np.ndarray, float] | None:
     if float(np.ptp(smooth)) == 0:
         return None
     bright = smooth > _otsu(smooth)
-    # of the regions of either brightness, holes filled (the writing on a page), the smallest that
-    # holds the centre and is big enough to be a page: a table round a page holds the centre too
+    # the brighter region that holds the centre, holes filled (the writing on a page): paper is
+    # lighter than the table under it (a page found is read as light, see _light_on_dark), and a
+    # darker region holding the centre is the writing itself
+    labels, _ = ndimage.label(ndimage.binary_fill_holes(bright))
     centre = (bright.shape[0] // 2, bright.shape[1] // 2)
-    leak = np.ones((max(3, round(LEAK * min(coarse.shape))),) * 2)
-    candidates = []
-    for side in (bright, ~bright):
-        labels, _ = ndimage.label(ndimage.binary_fill_holes(side))
-        if labels[centre] == 0:
-            continue
-        region = labels == labels[centre]
-        if side[region].mean() < PAGE_IS_PAPER:  # mostly holes: a ring of ink (a 0), not a page
-            continue
-        # thin leaks into the table (a streak of wood as light as the page) cut off
-        region = ndimage.binary_opening(region, leak)
-        if SMALLEST_PAGE < region.mean() < 0.98 and region[centre]:
-            candidates.append(region)
-    if not candidates:
+    if labels[centre] == 0:
         return None
-    page = min(candidates, key=lambda region: region.sum())
+    page = labels == labels[centre]
+    if bright[page].mean() < PAGE_IS_PAPER:  # mostly holes: the paper inside a ring of ink (a 0)
+        return None
+    # thin leaks into the table (a streak of wood as light as the page) cut off
+    page = ndimage.binary_opening(page, np.ones((max(3, round(LEAK * min(coarse.shape))),) * 2))
+    if not SMALLEST_PAGE < page.mean() < 0.98 or not page[centre]:
+        return None
     paper, table = float(np.median(smooth[page])), float(np.median(smooth[~page]))
     if min(paper, table) > PAGE_DARKER * max(paper, table):  # too alike: the light varies, no table
         return None

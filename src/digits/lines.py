@@ -24,7 +24,8 @@ LINE_STEADY = 5  # px: a line's ink is averaged over this much of its length bef
 BOX_SIDE = 0.25  # of a page's line: a box's side may be this short, with another of the same span beside it
 BOX_LINE_VS_STROKE = 0.6  # and no thicker than this share of the writing's thickest stroke (not a pen's own)
 LINE_THINNEST = 1 / 12  # a line is no thicker than this share of its length; a digit's stroke is (1 in MNIST: 1/7)
-WRITING_AT_LEAST = 8  # px: ink this long one way at least is writing; less, the paper's grain or a speck
+WRITING_AT_LEAST = 8  # px: ink this long one way at least is writing; less, a speck
+WRITING_OVER_FAINT = 2  # and this many times as dark as the faintest line somewhere; paler, a table's grain
 LINE_HEADROOM, LINE_SLACK = 1.5, 0.15  # a line's ink varies along it (JPEG, noise): this much more is the line's
 
 
@@ -122,7 +123,11 @@ def _line_ink(share: np.ndarray, length: int, faint: float) -> np.ndarray:
                 if extent >= bar and not known and thickness <= LINE_THINNEST * extent and _alone(inked, found, axis):
                     along = found[1] if axis == 1 else found[0]
                     spans[index] = (along.start, along.stop, thickness)
-            if on_a_page and len(spans) == 1 and not _past_the_writing(inked, labels, next(iter(spans)), axis):
+            if (
+                on_a_page
+                and len(spans) == 1
+                and not _past_the_writing(share, inked, faint, labels == next(iter(spans)), axis)
+            ):
                 spans = {}  # a lone straight piece within the writing is a stroke's (a 1, a 7's stem)
             for index, (start, stop, thickness) in spans.items():
                 tolerance = 3 + 0.05 * (stop - start)
@@ -138,18 +143,23 @@ def _line_ink(share: np.ndarray, length: int, faint: float) -> np.ndarray:
     return lines
 
 
-def _past_the_writing(ink: np.ndarray, labels: np.ndarray, index: int, axis: int) -> bool:
-    """Whether a line (label `index`, level where axis is 1, upright where 0) reaches past the rest
-    of the ink (less the lines across it) at both ends, as a printed line does (a margin, an underline, a rule across the page);
-    a handwritten stroke's straight part ends within its digit."""
-    line = labels == index
-    rest, _ = ndimage.label(ink & ~ndimage.binary_dilation(line, iterations=2))
-    sizes = [max(s.stop - s.start for s in found) for found in ndimage.find_objects(rest)]
-    rest = np.isin(rest, 1 + np.flatnonzero(np.array(sizes) >= WRITING_AT_LEAST))  # the paper's grain left out
-    line_along, rest_along = np.flatnonzero(line.any(axis=1 - axis)), np.flatnonzero(rest.any(axis=1 - axis))
-    if rest_along.size == 0:
+def _past_the_writing(share: np.ndarray, inked: np.ndarray, faint: float, line: np.ndarray, axis: int) -> bool:
+    """Whether a line (a mask, level where axis is 1, upright where 0) reaches past the writing at
+    both ends, as a printed line does (a margin, an underline, a rule across the page); a
+    handwritten stroke's straight part ends within its digit. The writing: the ink (`inked`, less
+    the lines across it) in pieces WRITING_AT_LEAST long and WRITING_OVER_FAINT times `faint` dark."""
+    rest, count = ndimage.label(inked & ~ndimage.binary_dilation(line, iterations=2))
+    if count == 0:
         return True
-    return line_along[0] <= rest_along[0] and line_along[-1] >= rest_along[-1]
+    darkest = ndimage.maximum(share, rest, range(1, count + 1))
+    writing = [
+        index
+        for index, found in enumerate(ndimage.find_objects(rest), start=1)
+        if max(s.stop - s.start for s in found) >= WRITING_AT_LEAST and darkest[index - 1] >= WRITING_OVER_FAINT * faint
+    ]
+    line_along = np.flatnonzero(line.any(axis=1 - axis))
+    writing_along = np.flatnonzero(np.isin(rest, writing).any(axis=1 - axis))
+    return writing_along.size == 0 or (line_along[0] <= writing_along[0] and line_along[-1] >= writing_along[-1])
 
 
 def _opened(share: np.ndarray, bar: int, axis: int) -> np.ndarray:

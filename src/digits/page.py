@@ -34,8 +34,12 @@ TAIL = 0.5  # percent: the darkest and the lightest grey levels, where ink lies 
 POLARITY_MARGIN = 1.5  # one end this many times further from the paper than the other is the ink's
 STANDS_OUT = 24  # grey levels: ink stands this far from the paper at least (a blank page's grain and JPEG: under 10)
 PAGE_SCALE = 0.15  # of the short side: wider than any stroke of a digit that leaves the page showing round it
-# a page and what lies round it differ by a fifth of the light at least (white paper on light wood: 0.6)
+# a page and what lies round it differ by a fifth of the light at least (white paper on light wood:
+# 0.6); less, and the light only varies (graph paper's and a whiteboard's glare reach 0.85)
 PAGE_DARKER = 0.8
+# a page darker than the table round it is a coloured note, whose edge alone stands out: within this
+# share of the table's light (a pale note on a white desk: 0.81), and paper, not ink (black: 0.1)
+NOTE_DARKER = (0.5, 0.85)
 EDGE_SHARPNESS = 0.08  # a page's edge rises this share of its step per coarse pixel at least; a shadow's, 0.01
 PAGE_PICTURE_SIDE = 160  # px: a picture smaller both ways is a crop of the writing, not a photo of a page on a table
 # (where the hole of a 0 could pass for a page)
@@ -43,6 +47,7 @@ SMALLEST_PAGE = 0.25  # of the picture: a brighter region smaller than this is s
 # of a page's area: the paper itself, the rest being the writing on it (a fat digit on a small sticky
 # note leaves 0.83 of it; a 0 whose ring and hole pass for a page, 0.25–0.65)
 PAGE_IS_PAPER = 0.8
+SPECKS = 0.02  # of a darker page's area: lighter holes in it (glare, a fleck), as its writing is no hole
 LEAK = 0.04  # of the short side: a bright strip this thin joining the page (a streak of light wood) is not paper
 TURN_AT_LEAST = 1.0  # degrees: a page or lines turned less are left as they are (a digit reads the same)
 PAPER_OVER_STROKE = 2  # the paper is estimated over twice the thickest stroke: where two strokes meet stays ink
@@ -197,23 +202,30 @@ def _find_page(work: np.ndarray) -> tuple[np.ndarray, float] | None:
     if float(np.ptp(smooth)) == 0:
         return None
     bright = smooth > _otsu(smooth)
-    # the brighter region that holds the centre, holes filled (the writing on a page): paper is
-    # lighter than the table under it (a page found is read as light, see _light_on_dark), and a
-    # darker region holding the centre is the writing itself
-    labels, _ = ndimage.label(ndimage.binary_fill_holes(bright))
+    # of the regions of either brightness that hold the centre, holes filled (the writing on a
+    # page), the smallest big enough to be a page: a table round a page holds the centre too
     centre = (bright.shape[0] // 2, bright.shape[1] // 2)
-    if labels[centre] == 0:
+    leak = np.ones((max(3, round(LEAK * min(coarse.shape))),) * 2)
+    candidates = []
+    for side, writing_room, darker in ((bright, 1 - PAGE_IS_PAPER, None), (~bright, SPECKS, NOTE_DARKER)):
+        labels, _ = ndimage.label(ndimage.binary_fill_holes(side))
+        if labels[centre] == 0:
+            continue
+        region = labels == labels[centre]
+        # its holes are its writing, darker than paper: a darker page (a note on a white desk) has
+        # none, its writing being dark too; a region round lighter holes is ink round paper (a 0)
+        if 1 - side[region].mean() > writing_room:
+            continue
+        region = ndimage.binary_opening(region, leak)  # thin leaks into the table (a streak of light wood) cut off
+        if not (SMALLEST_PAGE < region.mean() < 0.98 and region[centre]):
+            continue
+        paper, table = float(np.median(smooth[region])), float(np.median(smooth[~region]))
+        least, most = darker or (0.0, PAGE_DARKER)
+        if least * max(paper, table) <= min(paper, table) <= most * max(paper, table):
+            candidates.append((region, paper, table))
+    if not candidates:
         return None
-    page = labels == labels[centre]
-    if bright[page].mean() < PAGE_IS_PAPER:  # mostly holes: the paper inside a ring of ink (a 0)
-        return None
-    # thin leaks into the table (a streak of wood as light as the page) cut off
-    page = ndimage.binary_opening(page, np.ones((max(3, round(LEAK * min(coarse.shape))),) * 2))
-    if not SMALLEST_PAGE < page.mean() < 0.98 or not page[centre]:
-        return None
-    paper, table = float(np.median(smooth[page])), float(np.median(smooth[~page]))
-    if min(paper, table) > PAGE_DARKER * max(paper, table):  # too alike: the light varies, no table
-        return None
+    page, paper, table = min(candidates, key=lambda candidate: candidate[0].sum())
     page = _convex_hull(page)
     edge = page & ~ndimage.binary_erosion(page)
     edge[[0, -1], :] = edge[:, [0, -1]] = False  # where the page runs off the picture is not its edge

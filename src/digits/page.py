@@ -125,7 +125,7 @@ def find_ink(gray: np.ndarray, name: str = "image") -> Ink:
     work, frame, off_page = _the_page(work, page, scale)
     if _light_on_dark(work, on_a_table=page is not None):
         work = 255 - work
-    share = _ink_share(work)
+    share = _ink_share(work, sharp_steps=page is not None)
     paper = _noise(share)  # measured before lines are taken out, which leaves their traces
     level, noise = paper
     before = share.shape
@@ -304,15 +304,21 @@ def _otsu(values: np.ndarray) -> float:
     return float(edges[int(np.nanargmax(between))])
 
 
-def _ink_share(work: np.ndarray) -> np.ndarray:
+def _ink_share(work: np.ndarray, sharp_steps: bool) -> np.ndarray:
     """How much of the paper's light each pixel's ink took, 0 to 1 (float32): the paper's brightness
     is a grey-level closing over a few strokes' widths, smoothed, so that what is darker than the
     paper but wider than any stroke (a shadow, a table, a frame) is paper, and a stroke in a shadow
-    is as dark, against the paper round it, as one in the light."""
+    is as dark, against the paper round it, as one in the light. Where the light has sharp steps (a
+    page photographed on a table: its edge, the shadow of the camera across it) the smoothing is
+    kept under the closing, lest it reach over a step from the lit side and the dark side's rim read
+    as ink; elsewhere it is not, as the closing alone would take a soft, wide stroke for paper where
+    it is most of its picture (a digit cropped tight)."""
     gray = work.astype(np.float32)
     size = _paper_scale(gray)
     closed = ndimage.grey_closing(gray, size=size)
-    paper = np.minimum(ndimage.uniform_filter(closed, size=size), closed)
+    paper = ndimage.uniform_filter(closed, size=size)
+    if sharp_steps:
+        np.minimum(paper, closed, out=paper)
     np.maximum(paper, 1.0, out=paper)  # never 0: the share divides by it
     share = 1 - gray / paper
     return np.clip(share, 0, 1, out=share)

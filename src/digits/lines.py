@@ -26,6 +26,10 @@ BOX_LINE_VS_STROKE = 0.6  # and no thicker than this share of the writing's thic
 LINE_THINNEST = 1 / 12  # a line is no thicker than this share of its length; a digit's stroke is (1 in MNIST: 1/7)
 WRITING_AT_LEAST = 8  # px: ink this long one way at least is writing; less, a speck
 WRITING_OVER_FAINT = 2  # and this many times as dark as the faintest line somewhere; paler, a table's grain
+# of a line's longest row: a row holding less is a stroke's that joined it along part of its length, not
+# the line's; a page's line runs the page, a stroke along it far less; a box's side is short, and its
+# blurred edge rows hold less of it
+LINE_OWN = {True: 0.5, False: 0.25}  # a page's line, a box's
 LINE_HEADROOM, LINE_SLACK = 1.5, 0.15  # a line's ink varies along it (JPEG, noise): this much more is the line's
 
 
@@ -180,22 +184,34 @@ def _add_line(
     faint: float,
     on_a_page: bool,
 ) -> None:
-    """Add a line found by the opening (`mine`, within `found`) to `lines`. A page's line: the
-    opening's ink, and its rows (columns where upright) on past where it was found, into a turned
-    page's corners where it is too short to find, thin as it is. A box's line: its own rows along
-    its span, not what of a stroke joined it there (a stroke holds far less of a row than it does)."""
-    level = float(np.median(opened[found][mine]))
-    if on_a_page:
-        band = (found[0], slice(None)) if axis == 1 else (slice(None), found[1])
-        np.maximum(lines[band], np.where(share[band] > faint, np.minimum(share[band], level), 0), out=lines[band])
-        np.maximum(lines[found], np.where(mine, opened[found], 0), out=lines[found])
-        return
+    """Add a line found by the opening (`mine`, within `found`) to `lines`: its own rows (columns
+    where upright), each holding LINE_OWN of its longest row at least, not those of a stroke that joined
+    it along part of its length, at its own level. A page's line: the opening's ink, and its rows on
+    past where it was found, into a turned page's corners where it is too short to find, thin as it
+    is. A box's line: its own rows along its span."""
     counts = mine.sum(axis=axis)
+    own = ndimage.binary_dilation(counts >= LINE_OWN[on_a_page] * counts.max())  # and its blurred edge
     on_line = np.zeros_like(mine)
     if axis == 1:
-        on_line[counts >= 0.25 * counts.max()] = True
+        on_line[own] = True
     else:
-        on_line[:, counts >= 0.25 * counts.max()] = True
+        on_line[:, own] = True
+    level = float(np.median(opened[found][mine & on_line]))
+    if on_a_page:
+        start = (found[0] if axis == 1 else found[1]).start
+        rows = slice(start + int(np.flatnonzero(own)[0]), start + int(np.flatnonzero(own)[-1]) + 1)
+        band = (rows, slice(None)) if axis == 1 else (slice(None), rows)
+        np.maximum(lines[band], np.where(share[band] > faint, np.minimum(share[band], level), 0), out=lines[band])
+        # each row at its own level along the line (its core darker than its edges), above which
+        # is a stroke's lying along it
+        rows_first = (lambda image: image) if axis == 1 else np.transpose
+        kept, ink = rows_first(mine & on_line), rows_first(opened[found])
+        typical = np.array(
+            [np.median(row[where]) if where.any() else 0.0 for row, where in zip(ink, kept, strict=True)]
+        )
+        own_ink = rows_first(np.where(kept, np.minimum(ink, typical[:, None]), 0))
+        np.maximum(lines[found], own_ink, out=lines[found])
+        return
     np.maximum(lines[found], np.where(on_line, np.minimum(share[found], level), 0), out=lines[found])
 
 

@@ -137,7 +137,10 @@ BAD_FILES = {
     "notes.png": (lambda split: b"shopping list: eggs, milk", "not an image Pillow can read"),
     "truncated.png": (_truncated_png, "cannot decode image (image file is truncated"),
     "empty.png": (lambda split: b"", "empty file (0 bytes)"),
-    "huge.png": (lambda split: huge_png_header(50_000, 50_000), "image is over the 250,000,000 pixels that fit in memory"),
+    "huge.png": (
+        lambda split: huge_png_header(50_000, 50_000),
+        "image is over the 250,000,000 pixels that fit in memory",
+    ),
 }
 
 

@@ -49,6 +49,18 @@ def _on_lines(kind: str, angle: float, image: np.ndarray | None) -> Image.Image:
     return Image.fromarray(np.clip(paper, 0, 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(0.7))
 
 
+def _on_a_scanner(image: np.ndarray | None) -> Image.Image:
+    """Fine squared paper, a little grey, its sheet turned 4° on a scanner's white bed: the white at
+    its corners stands out of the paper more than its lines do."""
+    paper = np.full((SIDE, SIDE), 222.0) - 14 * _lined("squared", 0)
+    if image is not None:
+        ink = np.zeros((SIDE, SIDE))
+        ink[110:290, 100:280] = _digit(image, 180)
+        paper = paper * (1 - ink) + 40 * ink
+    sheet = Image.fromarray(paper.astype(np.uint8)).rotate(4, Image.Resampling.BICUBIC, expand=True, fillcolor=255)
+    return sheet.crop((10, 10, sheet.width - 10, sheet.height - 10)).filter(ImageFilter.GaussianBlur(0.7))
+
+
 def _on_a_table(kind: str, angle: float, image: np.ndarray | None) -> Image.Image:
     """A sheet (light, on a dark table) or a note (darker than a light table), turned, photographed."""
     page_level, table_level = (235, 60) if kind == "sheet" else (175, 215)
@@ -101,6 +113,7 @@ KINDS = {
         for angle in (12, -25)
     },
     **{kind: (lambda image, k=kind: _scanned(k, image)) for kind in ("fax", "dark app", "whiteboard")},
+    "squared sheet turned on a scanner": _on_a_scanner,
 }
 
 

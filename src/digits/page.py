@@ -162,9 +162,10 @@ def _light_on_dark(work: np.ndarray, on_a_table: bool) -> bool:
     at the far end of the grey levels from the paper's light round it (the median of blocks a third
     of the picture wide, where writing is never the most; a shadow or a lamp's falloff counts for
     nothing against it): the end that stands out STANDS_OUT levels at least, and POLARITY_MARGIN
-    times further than the other. Where neither does (a blank page, or a bold digit that is the
-    most of a block), a page found on a table is light, and so is a picture whose edge or whole is
-    mostly above mid-grey."""
+    times further than the other, unless it is the lighter end on a picture light all through and
+    all round (glare, the white past a turned sheet's corners). Where neither does (a blank page,
+    or a bold digit that is the most of a block), a page found on a table is light, and so is a
+    picture whose edge or whole is mostly above mid-grey."""
     coarse = _coarse(work)
     block = max(2, min(coarse.shape) // 3)
     rows, columns = -(-coarse.shape[0] // block), -(-coarse.shape[1] // block)
@@ -173,12 +174,15 @@ def _light_on_dark(work: np.ndarray, on_a_table: bool) -> bool:
     paper = np.asarray(Image.fromarray(medians).resize((coarse.shape[1], coarse.shape[0]), Image.Resampling.BILINEAR))
     darkest, lightest = np.percentile(coarse - paper, [TAIL, 100 - TAIL])
     darker, lighter = -float(darkest), float(lightest)
-    if max(darker, lighter) >= STANDS_OUT and max(darker, lighter) > POLARITY_MARGIN * max(min(darker, lighter), 1.0):
-        return lighter > darker
     edge = np.concatenate([coarse[:2].ravel(), coarse[-2:].ravel(), coarse[:, :2].ravel(), coarse[:, -2:].ravel()])
     # dark paper only where both its edge and the whole of it are: a fax's lid darkens two edges, and
     # a digit cropped tight is most of its picture
-    return not on_a_table and float(np.median(coarse)) < 128 and float(np.median(edge)) < 128
+    whole, rim = float(np.median(coarse)), float(np.median(edge))
+    if max(darker, lighter) >= STANDS_OUT and max(darker, lighter) > POLARITY_MARGIN * max(min(darker, lighter), 1.0):
+        # what is lighter than light paper, all round and through the picture, is glare or the
+        # white past a turned sheet's corner, not ink
+        return lighter > darker and not (whole >= 128 and rim >= 128)
+    return not on_a_table and whole < 128 and rim < 128
 
 
 def _resized_mask(mask: np.ndarray, shape: tuple[int, int]) -> np.ndarray:

@@ -204,7 +204,7 @@ def _add_line(
         np.maximum(lines[band], np.where(share[band] > faint, np.minimum(share[band], level), 0), out=lines[band])
         # each row at its own level along the line (its core darker than its edges), above which
         # is a stroke's lying along it
-        rows_first = (lambda image: image) if axis == 1 else np.transpose
+        rows_first = np.asarray if axis == 1 else np.transpose
         kept, ink = rows_first(mine & on_line), rows_first(opened[found])
         typical = np.array(
             [np.median(row[where]) if where.any() else 0.0 for row, where in zip(ink, kept, strict=True)]

@@ -9,6 +9,7 @@ any line colour, spacing or tilt up to LINE_TILT will do.
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 from PIL import Image
@@ -206,9 +207,9 @@ def _add_line(
         # is a stroke's lying along it
         rows_first = np.asarray if axis == 1 else np.transpose
         kept, ink = rows_first(mine & on_line), rows_first(opened[found])
-        typical = np.array(
-            [np.median(row[where]) if where.any() else 0.0 for row, where in zip(ink, kept, strict=True)]
-        )
+        with warnings.catch_warnings():  # a row with none of the line is all nan: its median nan, then 0
+            warnings.simplefilter("ignore", RuntimeWarning)
+            typical = np.nan_to_num(np.nanmedian(np.where(kept, ink, np.nan), axis=1))
         own_ink = rows_first(np.where(kept, np.minimum(ink, typical[:, None]), 0))
         np.maximum(lines[found], own_ink, out=lines[found])
         return

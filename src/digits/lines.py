@@ -30,7 +30,7 @@ WRITING_OVER_FAINT = 2  # and this many times as dark as the faintest line somew
 # of a line's longest row: a row holding less is a stroke's that joined it along part of its length, not
 # the line's; a page's line runs the page, a stroke along it far less; a box's side is short, and its
 # blurred edge rows hold less of it
-LINE_OWN = {True: 0.5, False: 0.25}  # a page's line, a box's
+PAGE_LINE_OWN, BOX_LINE_OWN = 0.5, 0.25
 LINE_HEADROOM, LINE_SLACK = 1.5, 0.15  # a line's ink varies along it (JPEG, noise): this much more is the line's
 
 
@@ -186,12 +186,13 @@ def _add_line(
     on_a_page: bool,
 ) -> None:
     """Add a line found by the opening (`mine`, within `found`) to `lines`: its own rows (columns
-    where upright), each holding LINE_OWN of its longest row at least, not those of a stroke that joined
-    it along part of its length, at its own level. A page's line: the opening's ink, and its rows on
+    where upright), each holding PAGE_LINE_OWN (a box's: BOX_LINE_OWN) of its longest row at
+    least, not those of a stroke that joined it along part of its length, at its own level. A page's line: the opening's ink, and its rows on
     past where it was found, into a turned page's corners where it is too short to find, thin as it
     is. A box's line: its own rows along its span."""
     counts = mine.sum(axis=axis)
-    own = ndimage.binary_dilation(counts >= LINE_OWN[on_a_page] * counts.max())  # and its blurred edge
+    least = PAGE_LINE_OWN if on_a_page else BOX_LINE_OWN
+    own = ndimage.binary_dilation(counts >= least * counts.max())  # and its blurred edge
     on_line = np.zeros_like(mine)
     if axis == 1:
         on_line[own] = True

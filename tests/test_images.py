@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image, ImageFilter
+from PIL import Image, ImageDraw, ImageFilter
 
 from conftest import huge_png_header, ink_on_paper, run_digits
 from digits.checkpoint import SHIPPED_MODEL, load_model
@@ -311,3 +311,24 @@ def test_a_small_digit_on_a_large_page_is_found(tmp_path, test_split):
         path = _photo(page, tmp_path / f"large-{label}.jpg")
         right += int(probabilities(model, read_digit_image(path)[None])[0].argmax() == label)
     assert right == 10
+
+
+@pytest.mark.parametrize("angle", [-12, -5, 0, 5, 12])
+def test_a_lone_straight_stroke_is_a_1_and_a_margin_on_a_ruled_page_is_not(tmp_path, angle):
+    """A 1 drawn as one straight stroke, alone on its paper, is long, thin and straight like a
+    printed line, but it is the only writing there is; a ruled page's margin, alone with its rules,
+    is a printed line."""
+    model = load_model(SHIPPED_MODEL)
+    one = Image.new("L", (200, 260), 235)
+    ImageDraw.Draw(one).line([(100, 50), (100, 210)], fill=90, width=7)
+    one = one.rotate(angle, Image.Resampling.BICUBIC, fillcolor=235).filter(ImageFilter.GaussianBlur(0.8))
+    one.save(tmp_path / "one.png")
+    assert probabilities(model, read_digit_image(tmp_path / "one.png")[None])[0].argmax() == 1
+    ruled = Image.new("L", (300, 260), 240)
+    draw = ImageDraw.Draw(ruled)
+    for y in range(20, 260, 36):
+        draw.line([(0, y), (300, y)], fill=170, width=2)
+    draw.line([(60, 0), (60, 260)], fill=150, width=2)
+    ruled.rotate(angle, Image.Resampling.BICUBIC, fillcolor=240).save(tmp_path / "ruled.png")
+    with pytest.raises(NoDigitFound):
+        read_digit_image(tmp_path / "ruled.png")

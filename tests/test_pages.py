@@ -49,6 +49,18 @@ def _on_lines(kind: str, angle: float, image: np.ndarray | None) -> Image.Image:
     return Image.fromarray(np.clip(paper, 0, 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(0.7))
 
 
+def _in_a_small_box(angle: float, image: np.ndarray | None) -> Image.Image:
+    """A form's small box, its lines as thick as the pen's strokes, round a digit that fills it,
+    turned: each side shorter than a digit's longest stroke, too thick to tell from one."""
+    paper = Image.new("L", (SIDE, SIDE), 238)
+    ImageDraw.Draw(paper).rectangle([125, 95, 245, 265], outline=40, width=7)
+    if image is not None:
+        ink = np.zeros((SIDE, SIDE))
+        ink[120:240, 125:245] = _digit(image, 120)
+        paper = Image.fromarray((np.asarray(paper) * (1 - ink) + 40 * ink).astype(np.uint8))
+    return paper.rotate(angle, Image.Resampling.BICUBIC, fillcolor=238).filter(ImageFilter.GaussianBlur(0.7))
+
+
 def _on_a_scanner(image: np.ndarray | None) -> Image.Image:
     """Fine squared paper, a little grey, its sheet turned 4° on a scanner's white bed: the white at
     its corners stands out of the paper more than its lines do."""
@@ -114,6 +126,7 @@ KINDS = {
     },
     **{kind: (lambda image, k=kind: _scanned(k, image)) for kind in ("fax", "dark app", "whiteboard")},
     "squared sheet turned on a scanner": _on_a_scanner,
+    **{f"small box turned {angle}°": (lambda image, a=angle: _in_a_small_box(a, image)) for angle in (0, 3)},
 }
 
 

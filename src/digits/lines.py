@@ -31,6 +31,10 @@ WRITING_OVER_FAINT = 2  # and this many times as dark as the faintest line somew
 # the line's; a page's line runs the page, a stroke along it far less; a box's side is short, and its
 # blurred edge rows hold less of it
 PAGE_LINE_OWN, BOX_LINE_OWN = 0.5, 0.25
+# of each side of a closed box's bounds: ink along this much of it at least (a blurred corner, a
+# scan's gap); a digit's loop, round or drawn by hand, meets its bounds over a few pixels a side
+BOX_CLOSED = 0.9
+BOX_REACH = 0.15  # of a box's bounds: its side lies this near them at least (a digit poking past it, a speck)
 LINE_HEADROOM, LINE_SLACK = 1.5, 0.15  # a line's ink varies along it (JPEG, noise): this much more is the line's
 
 
@@ -128,12 +132,15 @@ def _line_ink(share: np.ndarray, length: int, faint: float) -> np.ndarray:
                 if extent >= bar and not known and thickness <= LINE_THINNEST * extent and _alone(inked, found, axis):
                     along = found[1] if axis == 1 else found[0]
                     spans[index] = (along.start, along.stop, thickness)
+            # a lone straight piece within the writing is a stroke's (a 7's stem); with no writing
+            # but it, an upright one is a 1, unless lines run across it (a ruled page's margin)
+            alone_upright = axis == 0 and not page_lines[1].any()
             if (
                 on_a_page
                 and len(spans) == 1
-                and not _past_the_writing(share, inked, faint, labels == next(iter(spans)), axis)
+                and not _past_the_writing(share, inked, faint, labels == next(iter(spans)), axis, alone_upright)
             ):
-                spans = {}  # a lone straight piece within the writing is a stroke's (a 1, a 7's stem)
+                spans = {}
             for index, (start, stop, thickness) in spans.items():
                 tolerance = 3 + 0.05 * (stop - start)
                 twin = any(
@@ -145,17 +152,79 @@ def _line_ink(share: np.ndarray, length: int, faint: float) -> np.ndarray:
                     _add_line(lines, share, opened, labels[found] == index, found, axis, faint, on_a_page)
                     if on_a_page:
                         page_lines[axis][found] |= labels[found] == index
+    np.maximum(lines, _closed_boxes(share, faint), out=lines)
     return lines
 
 
-def _past_the_writing(share: np.ndarray, inked: np.ndarray, faint: float, line: np.ndarray, axis: int) -> bool:
+def _closed_boxes(share: np.ndarray, faint: float) -> np.ndarray:
+    """The ink of closed boxes: connected ink that runs along BOX_CLOSED of each of four sides near
+    its bounds (within BOX_REACH of them: a stroke or a speck may poke past a box), each side thin
+    (LINE_THINNEST of its length): a printed box, however short its sides and however thick
+    against the writing in it (or with none in it), as a digit's loop is never a rectangle. Each
+    side at its own thickness, its ink up to its typical level."""
+    boxes = np.zeros_like(share)
+    labels, _ = ndimage.label(share > faint, structure=np.ones((3, 3)))
+    for index, found in enumerate(ndimage.find_objects(labels), start=1):
+        height, width = found[0].stop - found[0].start, found[1].stop - found[1].start
+        if min(height, width) < 2 * WRITING_AT_LEAST:
+            continue
+        mine = labels[found] == index
+        ink = share[found]
+        sides = [
+            _box_side(*turned)
+            for turned in ((mine, ink), (mine[::-1], ink[::-1]), (mine.T, ink.T), (mine.T[::-1], ink.T[::-1]))
+        ]
+        if any(side is None for side in sides):
+            continue
+        (top, top_thick), (bottom, bottom_thick), (left, left_thick), (right, right_thick) = sides
+        rows, columns = slice(top, height - bottom), slice(left, width - right)
+        bands = (  # each side's band, and the axis across it
+            ((slice(top, top + top_thick), columns), 0),
+            ((slice(height - bottom - bottom_thick, height - bottom), columns), 0),
+            ((rows, slice(left, left + left_thick)), 1),
+            ((rows, slice(width - right - right_thick, width - right)), 1),
+        )
+        own = np.zeros_like(ink)
+        for band, across in bands:
+            # the line's level: its core, the darkest across it, as it typically is along it
+            level = float(np.median(ink[band].max(axis=across)))
+            np.maximum(own[band], np.where(mine[band], np.minimum(ink[band], level), 0), out=own[band])
+        np.maximum(boxes[found], own, out=boxes[found])
+    return boxes
+
+
+def _box_side(mask: np.ndarray, ink: np.ndarray) -> tuple[int, int] | None:
+    """A box's side along the first rows of a mask of ink (its top, in the mask as turned; `ink`,
+    the share, turned alike): how far in it lies, and how many rows it spans; None where no line
+    runs along BOX_CLOSED of it within BOX_REACH, or where it is thicker than LINE_THINNEST of its
+    length, measured as its ink across over its core's (a blurred line's faint fringe is no width)."""
+    reach = max(2, round(BOX_REACH * mask.shape[0]))
+    pairs = mask[:reach] | np.vstack([mask[1:reach], np.zeros_like(mask[:1])])  # a row or the next
+    along = np.flatnonzero(pairs.mean(axis=1) >= BOX_CLOSED)
+    if along.size == 0:
+        return None
+    first = int(along[0])
+    rest = mask[first:].copy()
+    if rest.shape[0] > 1:
+        rest[0] |= rest[1]
+    on_side = np.cumprod(rest, axis=0).astype(bool)  # the side's run of ink in from its edge
+    spans = int(np.median(on_side.sum(axis=0)))
+    side_ink = np.where(on_side, ink[first:], 0)
+    width = float(np.median(side_ink.sum(axis=0) / np.maximum(side_ink.max(axis=0), 1e-6)))
+    return (first, spans) if spans > 0 and width <= LINE_THINNEST * mask.shape[1] else None
+
+
+def _past_the_writing(
+    share: np.ndarray, inked: np.ndarray, faint: float, line: np.ndarray, axis: int, alone_is_writing: bool
+) -> bool:
     """Whether a line (a mask, level where axis is 1, upright where 0) reaches past the writing at
     both ends, as a printed line does (a margin, an underline, a rule across the page); a
     handwritten stroke's straight part ends within its digit. The writing: the ink (`inked`, less
-    the lines across it) in pieces WRITING_AT_LEAST long and WRITING_OVER_FAINT times `faint` dark."""
+    the lines across it) in pieces WRITING_AT_LEAST long and WRITING_OVER_FAINT times `faint` dark.
+    Where there is none, the line is the writing if `alone_is_writing`."""
     rest, count = ndimage.label(inked & ~ndimage.binary_dilation(line, iterations=2))
     if count == 0:
-        return True
+        return not alone_is_writing
     darkest = ndimage.maximum(share, rest, range(1, count + 1))
     writing = [
         index
@@ -164,7 +233,9 @@ def _past_the_writing(share: np.ndarray, inked: np.ndarray, faint: float, line: 
     ]
     line_along = np.flatnonzero(line.any(axis=1 - axis))
     writing_along = np.flatnonzero(np.isin(rest, writing).any(axis=1 - axis))
-    return writing_along.size == 0 or (line_along[0] <= writing_along[0] and line_along[-1] >= writing_along[-1])
+    if writing_along.size == 0:
+        return not alone_is_writing
+    return line_along[0] <= writing_along[0] and line_along[-1] >= writing_along[-1]
 
 
 def _opened(share: np.ndarray, bar: int, axis: int) -> np.ndarray:

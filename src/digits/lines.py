@@ -114,10 +114,11 @@ def _line_ink(share: np.ndarray, length: int, faint: float) -> np.ndarray:
     BOX_SIDE of that, two of the same span, thinner than the writing. A digit's strokes are
     shorter, or thicker, or alone."""
     lines = np.zeros_like(share)
-    stroke = thickest_stroke(share > faint)  # the writing's thickest stroke
     page_lines = {1: np.zeros(share.shape, dtype=bool), 0: np.zeros(share.shape, dtype=bool)}  # level, upright
     for bar, on_a_page in ((length, True), (max(8, round(BOX_SIDE * length)), False)):
         along_rows, along_columns = _opened(share, bar, 1), _opened(share, bar, 0)
+        # the writing's thickest stroke, of its ink that no bar fits in; with no such writing (an
+        # empty form), any line is thinner than it
         for axis, opened, across in ((1, along_rows, along_columns), (0, along_columns, along_rows)):
             labels, count = ndimage.label(opened > faint)
             if count == 0:
@@ -141,6 +142,13 @@ def _line_ink(share: np.ndarray, length: int, faint: float) -> np.ndarray:
                 and not _past_the_writing(share, inked, faint, labels == next(iter(spans)), axis, alone_upright)
             ):
                 spans = {}
+            stroke = math.inf
+            if not on_a_page and spans:
+                # the writing's thickest stroke, less these lines; with no writing but them (an
+                # empty form), any line is thinner than it
+                besides = ndimage.binary_dilation(np.isin(labels, list(spans)), iterations=2)
+                writing = _writing(share, (share > faint) & ~besides, faint)
+                stroke = thickest_stroke(writing) if writing.any() else math.inf
             for index, (start, stop, thickness) in spans.items():
                 tolerance = 3 + 0.05 * (stop - start)
                 twin = any(
@@ -222,20 +230,27 @@ def _past_the_writing(
     handwritten stroke's straight part ends within its digit. The writing: the ink (`inked`, less
     the lines across it) in pieces WRITING_AT_LEAST long and WRITING_OVER_FAINT times `faint` dark.
     Where there is none, the line is the writing if `alone_is_writing`."""
-    rest, count = ndimage.label(inked & ~ndimage.binary_dilation(line, iterations=2))
-    if count == 0:
-        return not alone_is_writing
-    darkest = ndimage.maximum(share, rest, range(1, count + 1))
-    writing = [
-        index
-        for index, found in enumerate(ndimage.find_objects(rest), start=1)
-        if max(s.stop - s.start for s in found) >= WRITING_AT_LEAST and darkest[index - 1] >= WRITING_OVER_FAINT * faint
-    ]
+    writing = _writing(share, inked & ~ndimage.binary_dilation(line, iterations=2), faint)
     line_along = np.flatnonzero(line.any(axis=1 - axis))
-    writing_along = np.flatnonzero(np.isin(rest, writing).any(axis=1 - axis))
+    writing_along = np.flatnonzero(writing.any(axis=1 - axis))
     if writing_along.size == 0:
         return not alone_is_writing
     return line_along[0] <= writing_along[0] and line_along[-1] >= writing_along[-1]
+
+
+def _writing(share: np.ndarray, ink: np.ndarray, faint: float) -> np.ndarray:
+    """Of a mask of ink, the writing: pieces WRITING_AT_LEAST long one way at least and
+    WRITING_OVER_FAINT times `faint` dark somewhere; the rest is specks and a table's grain."""
+    pieces, count = ndimage.label(ink)
+    if count == 0:
+        return ink
+    darkest = ndimage.maximum(share, pieces, range(1, count + 1))
+    kept = [
+        index
+        for index, found in enumerate(ndimage.find_objects(pieces), start=1)
+        if max(s.stop - s.start for s in found) >= WRITING_AT_LEAST and darkest[index - 1] >= WRITING_OVER_FAINT * faint
+    ]
+    return np.isin(pieces, kept)
 
 
 def _opened(share: np.ndarray, bar: int, axis: int) -> np.ndarray:

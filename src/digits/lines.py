@@ -21,6 +21,9 @@ LINE_TILT = 15  # degrees: printed lines are looked for up to this far off level
 LEVEL_WITHIN = 0.2  # degrees: a line turned less stays within a pixel over 300 (the bar's slack); more is turned level
 LINE_LENGTH = 0.45  # of the short side: a printed line is at least this long (a form's box side, a page's rule);
 # a digit filling a crop has strokes up to 0.41 of it (a 5's bar)
+# of a line's length: it is ink of its own along this much at least; a rule through a number
+# written along it is crossed by strokes over most of its length, a thick stroke's core all of it
+LINE_ALONE = 0.25
 LINE_STEADY = 5  # px: a line's ink is averaged over this much of its length before it must hold all along
 BOX_SIDE = 0.25  # of a page's line: a box's side may be this short, with another of the same span beside it
 BOX_LINE_VS_STROKE = 0.6  # and no thicker than this share of the writing's thickest stroke (not a pen's own)
@@ -305,13 +308,13 @@ def _add_line(
 
 def _alone(inked: np.ndarray, found: tuple[slice, slice], axis: int) -> bool:
     """Whether a line found in these bounds (level where axis is 1, upright where 0) is ink of its
-    own along most of its length, no thicker across than the line: not the straight core of a
-    thick stroke, which the bar fits inside too."""
+    own along LINE_ALONE of its length at least, no thicker across than the line: not the straight
+    core of a thick stroke, which the bar fits inside all along."""
     across, along = (found[0], found[1]) if axis == 1 else (found[1], found[0])
     thickness = across.stop - across.start
     reach = slice(max(across.start - thickness - 3, 0), across.stop + thickness + 3)
     window = inked[reach, along] if axis == 1 else inked[along, reach].T
-    return float(np.median(window.sum(axis=0))) <= 1.5 * thickness + 3  # room for its blur
+    return float(np.quantile(window.sum(axis=0), LINE_ALONE)) <= 1.5 * thickness + 3  # room for its blur
 
 
 def thickest_stroke(mask: np.ndarray) -> float:

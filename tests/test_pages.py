@@ -169,3 +169,24 @@ def test_a_number_s_boxes_are_in_the_picture_s_pixels_when_its_page_is_turned(tm
     for digit in reading.digits:
         left, top, right, bottom = digit.box
         assert dark[top:bottom, left:right].mean() > 0.05  # the box holds the digit's ink
+
+
+@pytest.mark.parametrize("angle", [0, 4])
+def test_a_number_written_close_along_a_rule_is_read_digit_by_digit(tmp_path, angle):
+    """1s drawn as straight strokes 7 px apart (8% of their height), ruled lines through them: a
+    rule is taken out between them too, so it does not join them into one mark."""
+    page = np.full((220, 200), 238.0) - 150 * _ruled_rows((220, 200), 58)
+    for left in range(60, 140, 17):  # strokes 10 px wide, 7 px apart
+        page[70:160, left : left + 10] = 40
+    picture = Image.fromarray(page.astype(np.uint8)).rotate(angle, Image.Resampling.BICUBIC, fillcolor=238)
+    path = tmp_path / "number.jpg"
+    picture.filter(ImageFilter.GaussianBlur(0.8)).save(path, quality=90)
+    assert load_reader(SHIPPED_MODEL).read(path).number == "11111"
+
+
+def _ruled_rows(shape: tuple[int, int], spacing: int) -> np.ndarray:
+    """Level rules, 2 px, `spacing` apart, as 0–1 ink."""
+    rules = np.zeros(shape)
+    for y in range(25, shape[0], spacing):
+        rules[y : y + 2] = 1
+    return rules

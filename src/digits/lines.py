@@ -65,15 +65,18 @@ def without_lines(share: np.ndarray, faintest: float) -> tuple[np.ndarray, float
             return share, 0.0
     # the line's own ink, with room for where it is darker (JPEG's ringing, two lines crossing) and
     # spread a pixel to its blurred edge
-    lines = ndimage.grey_dilation(lines, size=3)
-    cleaned = share - np.where(lines > 0, LINE_HEADROOM * lines + LINE_SLACK, 0)
-    # across the line, ink on both sides of it is a stroke crossing: close the gap the line left
-    thickness = 2 + int(thickest_stroke(lines > 0))
+    lines = ndimage.grey_dilation(lines, size=(1, 3, 3))  # upright lines, level ones
+    ink = lines.max(axis=0)
+    cleaned = share - np.where(ink > 0, LINE_HEADROOM * ink + LINE_SLACK, 0)
+    # across a line, ink on both sides of it is a stroke crossing: close the gap the line left, across
+    # it only (along it, the gap between two digits written on a rule would close too)
+    bridge = 2 + int(thickest_stroke(ink > 0)) + 2
+    on_line = ndimage.binary_dilation(lines > 0, iterations=1, structure=np.ones((1, 3, 3)))
     across = np.maximum(
-        ndimage.grey_closing(cleaned, size=(thickness + 2, 1)), ndimage.grey_closing(cleaned, size=(1, thickness + 2))
+        np.where(on_line[1], ndimage.grey_closing(cleaned, size=(bridge, 1)), 0),
+        np.where(on_line[0], ndimage.grey_closing(cleaned, size=(1, bridge)), 0),
     )
-    on_line = ndimage.binary_dilation(lines > 0, iterations=1)
-    cleaned[on_line] = np.maximum(cleaned, np.minimum(across, share))[on_line]
+    np.maximum(cleaned, np.minimum(across, share), out=cleaned)
     return np.clip(cleaned, 0, 1, out=cleaned), angle
 
 
@@ -111,12 +114,12 @@ def dominant_angle(mask: np.ndarray, most: float, step: float) -> float:
 
 
 def _line_ink(share: np.ndarray, length: int, faint: float) -> np.ndarray:
-    """The ink of printed lines: level or upright runs (a grey-level opening with a bar, a pixel
+    """The ink of printed lines, upright lines' and level lines' apart (an array of two): level or upright runs (a grey-level opening with a bar, a pixel
     either side allowed for a line not quite level), no thicker than LINE_THINNEST of their length
     and ink of their own across: a page's lines, at least `length` long; and a box's, at least
     BOX_SIDE of that, two of the same span, thinner than the writing. A digit's strokes are
     shorter, or thicker, or alone."""
-    lines = np.zeros_like(share)
+    lines = np.zeros((2, *share.shape), dtype=share.dtype)  # upright lines' ink, level lines'
     page_lines = {1: np.zeros(share.shape, dtype=bool), 0: np.zeros(share.shape, dtype=bool)}  # level, upright
     for bar, on_a_page in ((length, True), (max(8, round(BOX_SIDE * length)), False)):
         along_rows, along_columns = _opened(share, bar, 1), _opened(share, bar, 0)
@@ -160,7 +163,7 @@ def _line_ink(share: np.ndarray, length: int, faint: float) -> np.ndarray:
                 )
                 if on_a_page or (twin and thickness <= BOX_LINE_VS_STROKE * stroke):
                     found = objects[index - 1]
-                    _add_line(lines, share, opened, labels[found] == index, found, axis, faint, on_a_page)
+                    _add_line(lines[axis], share, opened, labels[found] == index, found, axis, faint, on_a_page)
                     if on_a_page:
                         page_lines[axis][found] |= labels[found] == index
     np.maximum(lines, _closed_boxes(share, faint), out=lines)
@@ -172,8 +175,9 @@ def _closed_boxes(share: np.ndarray, faint: float) -> np.ndarray:
     its bounds (within BOX_REACH of them: a stroke or a speck may poke past a box), each side thin
     (LINE_THINNEST of its length): a printed box, however short its sides and however thick
     against the writing in it (or with none in it), as a digit's loop is never a rectangle. Each
-    side at its own thickness, its ink up to its typical level."""
-    boxes = np.zeros_like(share)
+    side at its own thickness, its ink up to its typical level; upright sides' and level sides' apart."""
+    boxes = np.zeros((2, *share.shape), dtype=share.dtype)  # upright sides' ink, level sides'
+
     labels, _ = ndimage.label(share > faint, structure=np.ones((3, 3)))
     for index, found in enumerate(ndimage.find_objects(labels), start=1):
         height, width = found[0].stop - found[0].start, found[1].stop - found[1].start
@@ -195,12 +199,11 @@ def _closed_boxes(share: np.ndarray, faint: float) -> np.ndarray:
             ((rows, slice(left, left + left_thick)), 1),
             ((rows, slice(width - right - right_thick, width - right)), 1),
         )
-        own = np.zeros_like(ink)
         for band, across in bands:
             # the line's level: its core, the darkest across it, as it typically is along it
             level = float(np.median(ink[band].max(axis=across)))
-            np.maximum(own[band], np.where(mine[band], np.minimum(ink[band], level), 0), out=own[band])
-        np.maximum(boxes[found], own, out=boxes[found])
+            side = boxes[1 - across][found][band]  # a level side is crossed down its rows
+            np.maximum(side, np.where(mine[band], np.minimum(ink[band], level), 0), out=side)
     return boxes
 
 

@@ -114,17 +114,16 @@ def dominant_angle(mask: np.ndarray, most: float, step: float) -> float:
 
 
 def _line_ink(share: np.ndarray, length: int, faint: float) -> np.ndarray:
-    """The ink of printed lines, upright lines' and level lines' apart (an array of two): level or upright runs (a grey-level opening with a bar, a pixel
-    either side allowed for a line not quite level), no thicker than LINE_THINNEST of their length
-    and ink of their own across: a page's lines, at least `length` long; and a box's, at least
-    BOX_SIDE of that, two of the same span, thinner than the writing. A digit's strokes are
-    shorter, or thicker, or alone."""
+    """The ink of printed lines, upright lines' and level lines' apart (an array of two): level or
+    upright runs (a grey-level opening with a bar, a pixel either side allowed for a line not quite
+    level), no thicker than LINE_THINNEST of their length and ink of their own across: a page's
+    lines, at least `length` long; a box's, at least BOX_SIDE of that, two of the same span,
+    thinner than the writing besides them; and closed boxes. A digit's strokes are shorter, or
+    thicker, or alone."""
     lines = np.zeros((2, *share.shape), dtype=share.dtype)  # upright lines' ink, level lines'
     page_lines = {1: np.zeros(share.shape, dtype=bool), 0: np.zeros(share.shape, dtype=bool)}  # level, upright
     for bar, on_a_page in ((length, True), (max(8, round(BOX_SIDE * length)), False)):
         along_rows, along_columns = _opened(share, bar, 1), _opened(share, bar, 0)
-        # the writing's thickest stroke, of its ink that no bar fits in; with no such writing (an
-        # empty form), any line is thinner than it
         for axis, opened, across in ((1, along_rows, along_columns), (0, along_columns, along_rows)):
             labels, count = ndimage.label(opened > faint)
             if count == 0:
@@ -177,7 +176,6 @@ def _closed_boxes(share: np.ndarray, faint: float) -> np.ndarray:
     against the writing in it (or with none in it), as a digit's loop is never a rectangle. Each
     side at its own thickness, its ink up to its typical level; upright sides' and level sides' apart."""
     boxes = np.zeros((2, *share.shape), dtype=share.dtype)  # upright sides' ink, level sides'
-
     labels, _ = ndimage.label(share > faint, structure=np.ones((3, 3)))
     for index, found in enumerate(ndimage.find_objects(labels), start=1):
         height, width = found[0].stop - found[0].start, found[1].stop - found[1].start

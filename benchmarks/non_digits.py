@@ -27,7 +27,7 @@ from preprocessing import CLEAN_KINDS, PHOTO_KINDS, table  # benchmarks/preproce
 
 from digits.checkpoint import load_model
 from digits.framing import mnist_frame
-from digits.inference import predict_paths
+from digits.inference import Prediction, predict_paths
 
 CANVAS = 112  # px: a non-digit is drawn this size, then framed into 28×28 as MNIST framed digits
 PEN = (7, 14)  # px at the canvas size: a pen's width, as MNIST's strokes are at 28×28 (2–3.5 px)
@@ -145,10 +145,7 @@ def main() -> None:
             for k, (kind, render) in enumerate(kinds):
                 rng = np.random.default_rng([args.seed, c, k])
                 paths = [render(framed(draw(rng)), rng, Path(tmp) / f"{c}-{k}-{i:04d}") for i in range(args.count)]
-                outcome = Counter()
-                for prediction in predict_paths(model, paths):
-                    outcome["no digit" if prediction.digit is None else "unsure" if prediction.unsure else "confident"] += 1
-                counts[category, kind] = outcome
+                counts[category, kind] = Counter(_outcome(prediction) for prediction in predict_paths(model, paths))
     rows = [("non-digit", "readings", "read as a confident digit", "marked unsure", "no digit")]
     for category in drawers:
         total = sum((counts[category, kind] for kind, _ in kinds), Counter())
@@ -161,6 +158,12 @@ def main() -> None:
     for kind, _ in kinds:
         rows.append((kind, *_shares(sum((counts[category, kind] for category in drawers), Counter()))))
     print(table(rows))
+
+
+def _outcome(prediction: Prediction) -> str:
+    if prediction.digit is None:
+        return "no digit"
+    return "unsure" if prediction.unsure else "confident"
 
 
 def _shares(outcome: Counter) -> tuple[str, ...]:

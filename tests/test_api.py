@@ -187,3 +187,15 @@ def test_read_a_number_written_in_a_form_s_boxes_and_show_them(model, tmp_path, 
 def test_read_on_a_blank_page(model):
     reading = model.read(np.full((100, 300), 240, dtype=np.uint8))
     assert reading.number is None and "no digit found" in reading.error
+
+
+def test_results_print_short_name_their_file_and_digits_lists_its_api(model, tmp_path):
+    """What a Python user sees first: a result that prints on a line or two (not the 28×28 matrix
+    it holds), an error that names the file, and `dir(digits)` without the modules' own imports."""
+    assert "\n" not in repr(model.predict(SEVEN)) and len(repr(model.predict(SEVEN))) < 600
+    assert "\n" not in repr(model.read(ROOT / "examples" / "2026.png"))
+    blank = tmp_path / "blank.jpg"
+    Image.new("L", (200, 200), 255).save(blank)
+    with pytest.raises(DigitsError, match=f"^{blank}: no digit found"):
+        model.pixels(blank)
+    assert dir(digits) == ["__version__", "load_model", "train"]

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.2.0"
+__all__ = ["load_model", "train"]
 
 if TYPE_CHECKING:
     from .config import Config
@@ -42,3 +43,8 @@ def train(config: Config | str | Path | None = None, **callbacks: Any) -> TrainR
     if not isinstance(config, Config):
         config = load_config(None if config is None else Path(config))
     return run(config, **callbacks)
+
+
+def __dir__() -> list[str]:
+    """What `dir(digits)` lists: the API, not the names its modules import (PEP 562)."""
+    return sorted([*__all__, "__version__"])

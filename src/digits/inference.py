@@ -220,7 +220,7 @@ class Prediction:
     failed: bool = False  # the file could not be read (a blank page is not a failure)
     probabilities: list[float] | None = None  # of each digit, 0 to 9
     relus_fired: list[int] | None = None  # with explain: per hidden layer, how many ReLUs let something through
-    pixels: np.ndarray | None = field(default=None, metadata={"json": False})  # the matrix the model read
+    pixels: np.ndarray | None = field(default=None, repr=False, metadata={"json": False})  # the matrix the model read
 
 
 @dataclass
@@ -240,7 +240,7 @@ class NumberReading:
     error: str | None = None  # why there is no number, for a person
     failed: bool = False  # the file could not be read (a blank page is not a failure)
     # the ink found, 0–255 (uint8), as the reader saw the page: at most page.WORK_SIDE a side, turned upright
-    ink: np.ndarray | None = field(default=None, metadata={"json": False})
+    ink: np.ndarray | None = field(default=None, repr=False, metadata={"json": False})
 
 
 def read_number(model: ModelFile, name: str, gray: np.ndarray, decoded: float = 1.0) -> NumberReading:

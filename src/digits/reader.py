@@ -90,8 +90,9 @@ class DigitReader:
                 except DigitsError as e:
                     yield NumberReading(str(file), error=str(e), failed=True)
 
-    def pixels(self, image: ImageLike, name: str = "image") -> np.ndarray:
+    def pixels(self, image: ImageLike, name: str | None = None) -> np.ndarray:
         """The image_size × image_size matrix (0 paper, 255 ink) the model reads for an image."""
+        name = _name(image) if name is None else name
         return normalize_digit(self.grey_levels(image, name), self.model.image_size, name)
 
     def grey_levels(self, image: ImageLike, name: str = "image") -> np.ndarray:

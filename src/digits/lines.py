@@ -70,7 +70,7 @@ def without_lines(share: np.ndarray, faintest: float) -> tuple[np.ndarray, float
     cleaned = share - np.where(ink > 0, LINE_HEADROOM * ink + LINE_SLACK, 0)
     # across a line, ink on both sides of it is a stroke crossing: close the gap the line left, across
     # it only (along it, the gap between two digits written on a rule would close too)
-    bridge = 2 + int(thickest_stroke(ink > 0)) + 2
+    bridge = int(thickest_stroke(ink > 0)) + 4  # the widest line, and two pixels of blur each side
     on_line = ndimage.binary_dilation(lines > 0, iterations=1, structure=np.ones((1, 3, 3)))
     across = np.maximum(
         np.where(on_line[1], ndimage.grey_closing(cleaned, size=(bridge, 1)), 0),
@@ -277,9 +277,9 @@ def _add_line(
 ) -> None:
     """Add a line found by the opening (`mine`, within `found`) to `lines`: its own rows (columns
     where upright), each holding PAGE_LINE_OWN (a box's: BOX_LINE_OWN) of its longest row at
-    least, not those of a stroke that joined it along part of its length, at its own level. A page's line: the opening's ink, and its rows on
-    past where it was found, into a turned page's corners where it is too short to find, thin as it
-    is. A box's line: its own rows along its span."""
+    least, not those of a stroke that joined it along part of its length, at its own level. A
+    page's line: the opening's ink, and its rows on past where it was found, into a turned page's
+    corners where it is too short to find, thin as it is. A box's line: its own rows along its span."""
     counts = mine.sum(axis=axis)
     least = PAGE_LINE_OWN if on_a_page else BOX_LINE_OWN
     own = ndimage.binary_dilation(counts >= least * counts.max())  # and its blurred edge

@@ -10,7 +10,9 @@ none is drawn.
 
     python benchmarks/non_digits.py [--checkpoint PATH] [--count N] [--seed S]
 
-The non-digits are this project's own making: choose a method on one seed, report on another.
+The non-digits are this project's own making, drawn apart from the ones the model learns "not a
+digit" from (`digits.non_digits`: other fonts, other strokes): choose a method on one seed, report
+on another.
 """
 
 from __future__ import annotations
@@ -33,9 +35,10 @@ CANVAS = 112  # px: a non-digit is drawn this size, then framed into 28×28 as M
 PEN = (7, 14)  # px at the canvas size: a pen's width, as MNIST's strokes are at 28×28 (2–3.5 px)
 # letters no digit looks like (not O, I, l, S, Z, B, G, D, Q, b, g, q, z, s, o ...)
 LETTERS = "ACEFHKMNPRTVWXYaefhkmnrtvwxy"
-FONT_FILES = [  # besides Pillow's own font, what a Debian machine has (fonts-dejavu, fonts-liberation)
+FONT_FILES = [  # not Pillow's own font, which training draws from: what a Debian machine has (fonts-dejavu)
     "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
-    "/usr/share/fonts/truetype/liberation/LiberationSerif-Regular.ttf",
+    "/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf",
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",
 ]
 # each capital drawn by hand as strokes between points on a 0–1 grid (x right, y down)
 HAND_LETTERS = {
@@ -135,7 +138,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0, help="choose on one seed, report on another")
     args = parser.parse_args()
     model = load_model(args.checkpoint)
-    fonts = [ImageFont.load_default(72)] + [ImageFont.truetype(f, 72) for f in FONT_FILES if Path(f).exists()]
+    fonts = [ImageFont.truetype(f, 72) for f in FONT_FILES if Path(f).exists()]
+    if not fonts:
+        raise SystemExit(f"none of the fonts is installed ({', '.join(FONT_FILES)}): apt-get install fonts-dejavu-core")
     kinds = [CLEAN_KINDS[0], *PHOTO_KINDS]
     drawers = categories(fonts)
     print(f"checkpoint: {model.path}\nseed {args.seed}; {args.count} of each category on each of {len(kinds)} pages\n")

@@ -360,13 +360,13 @@ def show(
     reader = load_model(checkpoint)
     if as_read:
         reading = reader.read(image)
-        if reading.number is None:
+        if not reading.digits:  # a blank page: nothing to show
             raise DigitsError(reading.error)
         if json_output:
             return print(report.json_line(reading))
         return report.page_view(reading)
     prediction = reader.predict(image)
-    if prediction.digit is None:
+    if prediction.pixels is None:
         raise DigitsError(prediction.error)  # a blank page: nothing to show
     if json_output:
         return print(report.json_line(prediction, include=("pixels",)))

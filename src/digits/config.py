@@ -29,6 +29,7 @@ class DataConfig:
     val_fraction: float = 0.1  # share of the training images held out for validation
     augment: bool = True  # small random rotations, scalings and shifts while training
     elastic: bool = True  # with augment, also bend the strokes (elastic distortion)
+    non_digits: float = 0.1  # drawn non-digits per digit, learned as an eleventh answer, "not a digit"; 0: none
 
 
 @dataclass
@@ -79,6 +80,7 @@ RULES: dict[str, tuple[Any, str]] = {
     "data.source": (lambda v: v in SOURCES, "one of " + ", ".join(f'"{s}"' for s in SOURCES)),
     "data.image_size": (lambda v: 8 <= v <= 256, "between 8 and 256"),
     "data.val_fraction": (lambda v: 0 < v < 1, "between 0 and 1 (exclusive)"),
+    "data.non_digits": (lambda v: 0 <= v <= 1, "between 0 and 1"),
     "model.hidden": (lambda v: len(v) > 0 and all(n > 0 for n in v), "a non-empty list of positive widths"),
     "model.dropout": (lambda v: 0 <= v < 1, "in [0, 1)"),
     "train.label_smoothing": (lambda v: 0 <= v < 1, "in [0, 1)"),

@@ -22,6 +22,7 @@ from .images import list_images
 SAMPLE_DIR = Path(str(files("digits") / "mnist_sample"))  # 8,000 MNIST training digits
 TEST_DIR = Path(str(files("digits") / "mnist_test"))  # MNIST's official 10,000 test digits
 CLASSES = [str(digit) for digit in range(10)]
+NOT_A_DIGIT = "not a digit"  # the eleventh class, of a model trained with data.non_digits
 
 
 @dataclass
@@ -212,6 +213,19 @@ def split_train_val(digits: Digits, val_fraction: float, seed: int) -> Split:
     mean = float(counts @ values / counts.sum())
     std = float(np.sqrt(counts @ (values - mean) ** 2 / counts.sum()))
     return Split(train, val, mean=mean, std=std)
+
+
+def with_non_digits(split: Split, share: float, seed: int) -> Split:
+    """The split with `share` drawn non-digits per digit added to each part, labelled NOT_A_DIGIT
+    (the class after the digits); the pixel mean and std stay the digits' own."""
+    from .non_digits import drawn_non_digits
+
+    def added(part: Digits, part_seed: list[int]) -> Digits:
+        drawn = drawn_non_digits(round(share * len(part.labels)), part_seed, part.images.shape[1])
+        labels = np.full(len(drawn), len(CLASSES), dtype=np.int64)
+        return Digits(np.concatenate([part.images, drawn]), np.concatenate([part.labels, labels]), part.source)
+
+    return Split(added(split.train, [seed, 0]), added(split.val, [seed, 1]), split.mean, split.std)
 
 
 def normalize(images: np.ndarray, mean: float, std: float) -> np.ndarray:

@@ -16,7 +16,6 @@ from scipy import ndimage
 from .images import open_grayscale
 from .page import find_ink
 
-NUMBER_MASS = 0.1  # of the largest: a lighter run of columns in a number is a speck, not a digit
 STROKE_AT_LEAST = 2.8  # px at 28×28: thinner strokes are widened to this (a quarter of MNIST's are thinner)
 
 
@@ -33,37 +32,6 @@ def normalize_digit(gray: np.ndarray, image_size: int = 28, name: str = "image")
 
 
 Box = tuple[int, int, int, int]  # (left, top, right, bottom)
-
-
-def digit_boxes(
-    gray: np.ndarray, name: str = "image", image_size: int = 28
-) -> tuple[np.ndarray, list[tuple[np.ndarray, Box, Box]]]:
-    """The ink found on the page (0–255, uint8, as page.find_ink sees it), and each digit of a
-    number on it, left to right: framed as a lone digit is, its box in the ink's pixels, and its box
-    in the image's pixels. Digits are the runs of columns with ink among the marks on the page, each
-    with at least NUMBER_MASS of the largest one's ink (less is a speck)."""
-    ink = find_ink(gray, name)
-    shades = ink.only(ink.marks)
-    seen = ink.labels > 0
-    runs = _column_runs(seen.any(axis=0))
-    mass = [float(shades[:, start:end].sum()) for start, end in runs]
-    digits = []
-    for (start, end), amount in zip(runs, mass, strict=True):
-        if amount < NUMBER_MASS * max(mass):
-            continue
-        rows = np.flatnonzero(seen[:, start:end].any(axis=1))
-        top, bottom = int(rows[0]), int(rows[-1]) + 1
-        box = (start, top, end, bottom)
-        digits.append((mnist_frame(shades[top:bottom, start:end], image_size), box, ink.frame.to_picture(box)))
-    return np.round(shades).astype(np.uint8), digits
-
-
-def _column_runs(inked: np.ndarray) -> list[tuple[int, int]]:
-    """Where each run of inked columns starts, and where it ends (one past its last)."""
-    padded = np.zeros(len(inked) + 2, dtype=bool)
-    padded[1:-1] = inked
-    edges = np.flatnonzero(padded[1:] != padded[:-1])
-    return list(zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True))
 
 
 def mnist_frame(ink: np.ndarray, image_size: int = 28) -> np.ndarray:
@@ -91,18 +59,23 @@ def mnist_frame(ink: np.ndarray, image_size: int = 28) -> np.ndarray:
     return np.round(frame).astype(np.uint8)
 
 
-def _thickened(ink: np.ndarray, at_least: float) -> np.ndarray:
-    """The ink with strokes widened to `at_least` pixels where they are thinner (a sharp pencil, a
-    fine pen on a large page): shrunk to 20×20 they would be fainter and thinner than any MNIST
-    writer's. A stroke's width is measured as twice its area over its outline."""
-    seen = ink > 64
+def stroke_width(seen: np.ndarray) -> float:
+    """The strokes' width in pixels, of a mask of ink: twice its area over its outline."""
+    seen = seen.copy()
     # pinholes filled first (grainy chalk, pencil on rough paper): they are not the strokes' edges
     seen[1:-1, 1:-1] |= (seen[:-2, 1:-1] & seen[2:, 1:-1]) | (seen[1:-1, :-2] & seen[1:-1, 2:])
     area = np.count_nonzero(seen)
     inner = seen[1:-1, 1:-1] & seen[:-2, 1:-1] & seen[2:, 1:-1] & seen[1:-1, :-2] & seen[1:-1, 2:]
-    stroke = 2 * area / max(area - np.count_nonzero(inner), 1)
-    grow = round(at_least - stroke)
-    if area == 0 or grow < 1:
+    return 2 * area / max(area - np.count_nonzero(inner), 1)
+
+
+def _thickened(ink: np.ndarray, at_least: float) -> np.ndarray:
+    """The ink with strokes widened to `at_least` pixels where they are thinner (a sharp pencil, a
+    fine pen on a large page): shrunk to 20×20 they would be fainter and thinner than any MNIST
+    writer's."""
+    seen = ink > 64
+    grow = round(at_least - stroke_width(seen))
+    if not seen.any() or grow < 1:
         return ink
     # a maximum over grow + 1 pixels each way, the ink padded so that no stroke is cut at the crop's edge
     wide = ndimage.maximum_filter(np.pad(ink, grow), size=grow + 1)

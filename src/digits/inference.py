@@ -18,10 +18,11 @@ from pathlib import Path
 import numpy as np
 
 from .checkpoint import ModelFile
-from .data import Digits, load_dataset, load_source, normalize
+from .data import CLASSES, NOT_A_DIGIT, Digits, load_dataset, load_source, normalize
 from .errors import DigitsError
-from .framing import digit_boxes, read_digit_image
+from .framing import read_digit_image
 from .images import list_images
+from .number import number_marks
 from .page import NoDigitFound
 
 BATCH = 4096
@@ -131,7 +132,8 @@ class Evaluation:
     accuracy: float
     precision: dict[str, float]  # per class: of those predicted as it, the share that were it
     recall: dict[str, float]  # per class: of those that were it, the share predicted as it
-    confusion: np.ndarray  # confusion[true, predicted] counts
+    confusion: np.ndarray  # confusion[true, predicted] counts: a row per digit, a column per answer
+    answers: list[str]  # the model's answers: the digits, and "not a digit" where it has it
     most_confused: list[Confusion]  # the commonest mistakes, most frequent first
     skipped: list[str]  # why each image file that could not be read was left out
     digits: Digits = field(metadata={"json": False})  # the images evaluated, and per image:
@@ -157,7 +159,6 @@ def evaluate(model: ModelFile, digits: Digits) -> Evaluation:
         )
     if len(digits.labels) == 0:
         raise DigitsError(f"{digits.source}: no images to evaluate")
-    classes = len(model.classes)
     losses, predicted, confidence = [], [], []
     for start in range(0, len(digits.labels), BATCH):
         labels = digits.labels[start : start + BATCH]
@@ -168,19 +169,20 @@ def evaluate(model: ModelFile, digits: Digits) -> Evaluation:
         predicted.append(log_probs.argmax(axis=1))
         confidence.append(np.exp(log_probs.max(axis=1)))
     losses, predicted = np.concatenate(losses), np.concatenate(predicted)
-    confusion = np.zeros((classes, classes), dtype=np.int64)
+    confusion = np.zeros((len(CLASSES), len(model.classes)), dtype=np.int64)
     np.add.at(confusion, (digits.labels, predicted), 1)
-    hits = np.diag(confusion).astype(np.float64)
-    read_as, actual = confusion.sum(axis=0), confusion.sum(axis=1)
+    hits = np.diag(confusion).astype(np.float64)  # the square's: "not a digit" is never right here
+    read_as, actual = confusion.sum(axis=0)[: len(CLASSES)], confusion.sum(axis=1)
     return Evaluation(
         checkpoint=model.path,
         data=digits.source,
         samples=len(digits.labels),
         loss=float(losses.sum() / len(digits.labels)),
         accuracy=float(hits.sum() / len(digits.labels)),
-        precision={c: float(h / p) if p else 0.0 for c, h, p in zip(model.classes, hits, read_as, strict=True)},
-        recall={c: float(h / a) if a else 0.0 for c, h, a in zip(model.classes, hits, actual, strict=True)},
+        precision={c: float(h / p) if p else 0.0 for c, h, p in zip(CLASSES, hits, read_as, strict=True)},
+        recall={c: float(h / a) if a else 0.0 for c, h, a in zip(CLASSES, hits, actual, strict=True)},
         confusion=confusion,
+        answers=model.classes,
         most_confused=_most_confused(confusion, model.classes),
         skipped=digits.skipped,
         digits=digits,
@@ -198,45 +200,51 @@ def worst_mistakes(result: Evaluation, count: int) -> np.ndarray:
 
 def _most_confused(confusion: np.ndarray, classes: list[str], top: int = 5) -> list[Confusion]:
     """The commonest mistakes, most frequent first, as fast.ai's most_confused."""
-    pairs = [(int(confusion[t, p]), t, p) for t in range(len(classes)) for p in range(len(classes)) if t != p]
+    rows, columns = confusion.shape
+    pairs = [(int(confusion[t, p]), t, p) for t in range(rows) for p in range(columns) if t != p]
     pairs = sorted((pair for pair in pairs if pair[0] > 0), key=lambda pair: (-pair[0], pair[1], pair[2]))
     return [Confusion(classes[t], classes[p], count) for count, t, p in pairs[:top]]
 
 
 @dataclass
 class Likelihood:
-    digit: int
+    digit: int | None  # None: not a digit
     probability: float
 
 
 @dataclass
 class Prediction:
     path: str
-    digit: int | None = None  # None when the image holds no digit or could not be read
-    confidence: float = 0.0
+    digit: int | None = None  # None when the image holds no digit, is not a digit, or could not be read
+    confidence: float = 0.0  # of the digit read, or that it is not a digit
     unsure: bool = False  # confidence below UNSURE_BELOW: such readings are often wrong
     top_k: list[Likelihood] = field(default_factory=list)  # the k likeliest, likeliest first
     error: str | None = None  # why there is no digit, for a person
     failed: bool = False  # the file could not be read (a blank page is not a failure)
-    probabilities: list[float] | None = None  # of each digit, 0 to 9
+    not_a_digit: bool = False  # there is writing, and the model answers that it is none of 0–9
+    probabilities: list[float] | None = None  # of each digit, 0 to 9, then of "not a digit" where the model has it
     relus_fired: list[int] | None = None  # with explain: per hidden layer, how many ReLUs let something through
     pixels: np.ndarray | None = field(default=None, repr=False, metadata={"json": False})  # the matrix the model read
 
 
 @dataclass
 class DigitReading:
-    digit: int
-    confidence: float
+    """One mark of a number: a digit, a separator (. , - / :), not a digit, or a mark left out."""
+
+    digit: int | None  # None for any mark but a digit
+    confidence: float  # of the digit, or that the mark is not a digit; 0 for the others
     unsure: bool
     box: tuple[int, int, int, int]  # (left, top, right, bottom) in the image's pixels
     ink_box: tuple[int, int, int, int] = field(metadata={"json": False})  # the same box in NumberReading.ink
+    kind: str = "digit"  # "digit", "separator", "not a digit" or "left out"
+    text: str = ""  # what it adds to the number: the digit or the separator; for a mark left out, why
 
 
 @dataclass
 class NumberReading:
     path: str
-    number: str | None = None  # the digits left to right, as a string so that leading zeros stay
-    digits: list[DigitReading] = field(default_factory=list)
+    number: str | None = None  # digits and separators left to right, as a string so that leading zeros stay
+    digits: list[DigitReading] = field(default_factory=list)  # every mark, left to right
     error: str | None = None  # why there is no number, for a person
     failed: bool = False  # the file could not be read (a blank page is not a failure)
     # the ink found, 0–255 (uint8), as the reader saw the page: at most page.WORK_SIDE a side, turned upright
@@ -244,18 +252,33 @@ class NumberReading:
 
 
 def read_number(model: ModelFile, name: str, gray: np.ndarray, decoded: float = 1.0) -> NumberReading:
-    """Every digit on a page of grey levels, left to right, each prepared as a lone digit is; boxes
-    in the picture's pixels, the grey levels being `decoded` of its size (a large photo is reduced)."""
+    """Every mark of a number on a page of grey levels, left to right: each digit prepared as a lone
+    digit is, and the separators; boxes in the picture's pixels, the grey levels being `decoded` of
+    its size (a large photo is reduced). A mark the model calls no digit leaves no number."""
     try:
-        ink, found = digit_boxes(gray, name, model.image_size)
+        ink, marks = number_marks(gray, name, model.image_size)
     except NoDigitFound as e:
         return NumberReading(name, error=str(e))
-    frames = np.stack([frame for frame, _, _ in found])
-    readings = [
-        DigitReading(p.digit, p.confidence, p.unsure, tuple(round(v / decoded) for v in box), ink_box)
-        for p, (_, ink_box, box) in zip(_predictions(model, [name] * len(found), frames, 1, False), found, strict=True)
-    ]
-    return NumberReading(name, "".join(str(r.digit) for r in readings), readings, ink=ink)
+    framed = [mark for mark in marks if mark.kind == "digit"]
+    if not framed:
+        return NumberReading(name, error=f"{name}: no digit found, only marks too small for one")
+    predictions = iter(_predictions(model, [name] * len(framed), np.stack([m.frame for m in framed]), 1, False))
+    readings = []
+    for mark in marks:
+        box = tuple(round(v / decoded) for v in mark.box)
+        if mark.kind != "digit":
+            readings.append(DigitReading(None, 0.0, False, box, mark.ink_box, mark.kind, mark.text))
+            continue
+        p = next(predictions)
+        kind, text = ("not a digit", "") if p.not_a_digit else ("digit", str(p.digit))
+        readings.append(DigitReading(p.digit, p.confidence, p.unsure, box, mark.ink_box, kind, text))
+    not_digits = [i for i, r in enumerate(readings, 1) if r.kind == "not a digit"]
+    if not_digits:
+        which = ", ".join(map(str, not_digits))
+        error = f"{name}: no number: mark {which} of {len(readings)} is not a digit"
+        return NumberReading(name, None, readings, error=error, ink=ink)
+    number = "".join(r.text for r in readings if r.kind in ("digit", "separator"))
+    return NumberReading(name, number, readings, ink=ink)
 
 
 def predict_paths(
@@ -289,12 +312,14 @@ def predict_pixels(
 def _predictions(model: ModelFile, paths: list[str], pixels: np.ndarray, top_k: int, explain: bool) -> list[Prediction]:
     computed = activations(model, pixels)
     probs = _softmax(computed[-1])
+    answers = [None if name == NOT_A_DIGIT else int(name) for name in model.classes]
     predictions = []
     for i, (path, row) in enumerate(zip(paths, probs, strict=True)):
         order = np.argsort(-row, kind="stable")[:top_k]
-        top = [Likelihood(int(model.classes[j]), float(row[j])) for j in order]
+        top = [Likelihood(answers[j], float(row[j])) for j in order]
         fired = [int((layer[i] > 0).sum()) for layer in computed[:-1]] if explain else None
         confidence = top[0].probability
+        none = top[0].digit is None
         predictions.append(
             Prediction(
                 path,
@@ -302,6 +327,8 @@ def _predictions(model: ModelFile, paths: list[str], pixels: np.ndarray, top_k: 
                 confidence=confidence,
                 unsure=confidence < UNSURE_BELOW,
                 top_k=top,
+                error=f"{path}: not a digit ({confidence:.0%} sure it is none of 0–9)" if none else None,
+                not_a_digit=none,
                 probabilities=row.tolist(),
                 relus_fired=fired,
                 pixels=pixels[i],

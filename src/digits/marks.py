@@ -24,29 +24,31 @@ NEIGHBOUR_MASS = 0.02  # of the digit's ink: a lighter mark beside it is noise, 
 
 def find_marks(
     share: np.ndarray, paper: tuple[float, float], off_page: np.ndarray | None
-) -> tuple[np.ndarray, list[int]]:
+) -> tuple[np.ndarray, list[int], list[int]]:
     """The marks that look like writing, labelled, largest ink first: connected ink (by hysteresis
     between EDGE_OF_INK of the threshold and the threshold) with one pixel at least MIN_INK and
     INK_OVER_NOISE times the paper's noise (its level and noise given), not a speck, not a band along the picture's edge, and
-    not mostly at the page's edge (what is left of the table past it)."""
+    not mostly at the page's edge (what is left of the table past it). Then the specks, labelled too:
+    a number's point may be one."""
     level, noise = paper
     near_edge = None if off_page is None else ndimage.binary_dilation(off_page, iterations=PAGE_EDGE_REACH)
     strong = max(MIN_INK, min(level + INK_OVER_NOISE * noise, SURELY_INK))
     labels, count = ndimage.label(share > EDGE_OF_INK * strong, structure=np.ones((3, 3)))
     if count == 0:
-        return labels, []
+        return labels, [], []
     seeded = np.zeros(count + 1, dtype=bool)
     seeded[labels[share >= strong]] = True
     mass = ndimage.sum_labels(share, labels, range(1, count + 1))
     height, width = share.shape
-    marks = []
+    marks, specks = [], []
     for index, found in enumerate(ndimage.find_objects(labels), start=1):
         if not seeded[index]:
             continue
         rows, columns = found[0].stop - found[0].start, found[1].stop - found[1].start
-        if rows < SMALLEST_MARK and columns < SMALLEST_MARK:
-            continue
         mark = labels[found] == index
+        if rows < SMALLEST_MARK and columns < SMALLEST_MARK:
+            specks.append(index)
+            continue
         if _band_along_an_edge(mark, found, height, width):
             continue
         if near_edge is not None and near_edge[found][mark].mean() >= 0.5:
@@ -54,8 +56,8 @@ def find_marks(
         marks.append(index)
     marks.sort(key=lambda index: -mass[index - 1])
     keep = np.zeros(count + 1, dtype=bool)
-    keep[marks] = True
-    return np.where(keep[labels], labels, 0), marks
+    keep[marks + specks] = True
+    return np.where(keep[labels], labels, 0), marks, specks
 
 
 def _band_along_an_edge(mark: np.ndarray, found: tuple[slice, slice], height: int, width: int) -> bool:

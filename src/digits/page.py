@@ -96,13 +96,14 @@ class Frame:
 @dataclass
 class Ink:
     """The ink found on a page, 0 (paper) to 1 (the darkest ink), in `frame`; each mark's label
-    (0 for none) and the labels of the digit's marks, the largest first."""
+    (0 for none), the labels of the marks and of the digit's marks, the largest first, and of the specks."""
 
     share: np.ndarray
     labels: np.ndarray
     marks: list[int]
     digit: list[int]
     frame: Frame
+    specks: list[int]
 
     def box(self, marks: list[int]) -> tuple[int, int, int, int]:
         """The bounding box (top, bottom, left, right) of these marks."""
@@ -133,10 +134,10 @@ def find_ink(gray: np.ndarray, name: str = "image") -> Ink:
     if angle:  # what the turn brings in at the corners is off the page: the picture's own edge lies there
         off_page = _turned_mask(np.zeros(before, dtype=bool) if off_page is None else off_page, angle)
         frame = frame.turned(angle, (share.shape[1], share.shape[0]))
-    labels, marks = find_marks(share, paper, off_page)
+    labels, marks, specks = find_marks(share, paper, off_page)
     if not marks:
         raise NoDigitFound(f"{name}: no digit found (the image is blank)")
-    return Ink(share, labels, marks, digit_marks(labels, share, marks), frame)
+    return Ink(share, labels, marks, digit_marks(labels, share, marks), frame, specks)
 
 
 def _working_copy(gray: np.ndarray) -> tuple[np.ndarray, float]:

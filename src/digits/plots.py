@@ -50,7 +50,6 @@ def draw_mistakes(result: Any, count: int, path: Path) -> int:
     worst = worst_mistakes(result, count)
     if len(worst) == 0:
         return 0
-    classes = list(result.precision)
     columns = min(len(worst), 8)
     rows = -(-len(worst) // columns)
     figure = Figure(figsize=(columns * 1.25, rows * 1.45), dpi=DPI, layout="constrained")
@@ -58,7 +57,7 @@ def draw_mistakes(result: Any, count: int, path: Path) -> int:
         axes.set_axis_off()
     for axes, i in zip(figure.axes[: len(worst)], worst, strict=True):  # the grid's last row may have spare cells
         axes.imshow(result.digits.images[i], cmap="gray_r", vmin=0, vmax=255)
-        true, read_as = classes[result.digits.labels[i]], classes[result.predicted[i]]
+        true, read_as = result.answers[result.digits.labels[i]], result.answers[result.predicted[i]]
         axes.set_title(f"{true} → {read_as} ({result.confidence[i]:.0%})", fontsize=8)
     figure.suptitle("Worst mistakes: true → read as (confidence)", fontsize=9)
     _save(figure, path)

@@ -190,7 +190,9 @@ def evaluation(result: Any) -> None:
     for name, count in zip(classes, result.confusion.sum(axis=1), strict=True):
         per_class.add_row(name, f"{result.precision[name]:.1%}", f"{result.recall[name]:.1%}", str(count))
     out.print(per_class)
-    confusion = Table("true \\ predicted", *classes, title="Confusion matrix (rows: true digit)")
+    answers = ["✗" if answer not in classes else answer for answer in result.answers]
+    caption = "✗: not a digit" if "✗" in answers else None
+    confusion = Table("true \\ predicted", *answers, title="Confusion matrix (rows: true digit)", caption=caption)
     for i, row in enumerate(result.confusion):
         cells = [f"[bold]{n}[/]" if i == j else (f"[red]{n}[/]" if n else "[dim]·[/]") for j, n in enumerate(row)]
         confusion.add_row(classes[i], *cells)
@@ -216,29 +218,52 @@ def prediction(p: Any, top_k: int, layer_widths: list[int]) -> None:
     if p.failed:
         error(p.error)
         return
-    if p.digit is None:
+    if p.digit is None and not p.not_a_digit:
         out.print(p.error, markup=False)
         return
-    others = "  ".join(f"{t.digit} {t.probability:.1%}" for t in p.top_k[1:top_k])
+    others = "  ".join(f"{_answer(t.digit)} {t.probability:.1%}" for t in p.top_k[1:top_k])
     unsure = ", [yellow]unsure[/]" if p.unsure else ""
     then = f"   then {others}" if others else ""
-    out.print(f"{escape(p.path)}: [bold]{p.digit}[/] ({p.confidence:.1%}{unsure}){then}")
+    out.print(f"{escape(p.path)}: [bold]{_answer(p.digit)}[/] ({p.confidence:.1%}{unsure}){then}")
     if p.relus_fired is not None:
         for digit, probability in enumerate(p.probabilities):
-            out.print(f"  {digit} │{'█' * round(probability * 40):<40} {probability:6.1%}", markup=False)
+            label = digit if digit < 10 else "✗"  # the eleventh answer: not a digit
+            out.print(f"  {label} │{'█' * round(probability * 40):<40} {probability:6.1%}", markup=False)
         for i, (count, width) in enumerate(zip(p.relus_fired, layer_widths, strict=True), 1):
             out.print(f"  hidden layer {i}: {count} of {width} ReLUs fired ({count / width:.0%})", markup=False)
 
 
 def number_reading(r: Any) -> None:
-    """`photo.jpg: 2026 (2 99.9%, 0 99.1%, 2 99.7%, 6 98.0%)`, unsure digits marked."""
+    """`photo.jpg: 12.50 (1 99.9%, 2 99.1%, ., 5 99.7%, 0 98.0%)`, unsure digits marked, then each
+    mark left out and why."""
     if r.failed:
         error(r.error)
-    elif r.number is None:
+        return
+    if r.number is None:
         out.print(r.error, markup=False)
     else:
-        each = ", ".join(f"{d.digit} {d.confidence:.1%}" + (" [yellow]unsure[/]" if d.unsure else "") for d in r.digits)
-        out.print(f"{escape(r.path)}: [bold]{r.number}[/] ({each})")
+        each = ", ".join(
+            escape(d.text)
+            if d.kind == "separator"
+            else f"{d.digit} {d.confidence:.1%}" + (" [yellow]unsure[/]" if d.unsure else "")
+            for d in r.digits
+            if d.kind in ("digit", "separator")
+        )
+        out.print(f"{escape(r.path)}: [bold]{escape(r.number)}[/] ({each})")
+    for d in r.digits:
+        if d.kind == "left out":
+            out.print(f"  left out, the mark at {_box(d.box)}: {d.text}", markup=False)
+        elif d.kind == "not a digit":
+            out.print(f"  not a digit ({d.confidence:.1%} sure): the mark at {_box(d.box)}", markup=False)
+
+
+def _answer(digit: int | None) -> str:
+    return "not a digit" if digit is None else str(digit)
+
+
+def _box(box: tuple[int, int, int, int]) -> str:
+    left, top, right, bottom = box
+    return f"x {left}–{right}, y {top}–{bottom}"
 
 
 def page_view(r: Any) -> None:
@@ -267,7 +292,7 @@ def page_view(r: Any) -> None:
         for y in range(y0, y1 + 1):
             grid[y][x0] = grid[y][x1] = "│"
         grid[y0][x0], grid[y0][x1], grid[y1][x0], grid[y1][x1] = "┌", "┐", "└", "┘"
-        grid[y0][min(x0 + 1, x1)] = str(d.digit)
+        grid[y0][min(x0 + 1, x1)] = {"digit": str(d.digit), "separator": d.text, "not a digit": "✗"}.get(d.kind, "?")
     out.print(
         f"{r.path}: the ink read found, {width}×{height} pixels, a character {cell}×{2 * cell} of them\n", markup=False
     )
@@ -284,7 +309,7 @@ def digit_view(p: Any, image_size: int, checkpoint: Path, numbers: bool) -> None
     out.print(_pixel_numbers(p.pixels) if as_numbers else _pixel_shades(p.pixels))
     if not as_numbers:
         out.print("(░ faint to █ full ink, two characters a pixel; --numbers prints the values)", markup=False)
-    out.print(f"\n{escape(str(checkpoint))} reads: [bold]{p.digit}[/] ({p.confidence:.1%})")
+    out.print(f"\n{escape(str(checkpoint))} reads: [bold]{_answer(p.digit)}[/] ({p.confidence:.1%})")
 
 
 def _pixel_numbers(pixels: Any) -> Text:

@@ -23,7 +23,7 @@ import torch.nn.functional as F
 
 from . import checkpoint
 from .config import Config
-from .data import CLASSES, load_source, split_train_val
+from .data import CLASSES, NOT_A_DIGIT, load_source, split_train_val, with_non_digits
 from .errors import DigitsError
 from .history import Diagnosis, EpochRecord, diagnose, epoch_fit
 from .model import DigitMLP
@@ -167,8 +167,15 @@ def setup(config: Config) -> tuple[DigitMLP, TrainingData]:
     _check_model_fits(config, device)
     digits = load_source(config.data.source, config.data.path, "train", size)
     split = split_train_val(digits, config.data.val_fraction, config.train.seed)
-    model = DigitMLP(size * size, config.model.hidden, len(CLASSES), config.model.dropout).to(device)
+    if config.data.non_digits > 0:
+        split = with_non_digits(split, config.data.non_digits, config.train.seed)
+    model = DigitMLP(size * size, config.model.hidden, len(classes(config)), config.model.dropout).to(device)
     return model, TrainingData(split, config.data, device, generator)
+
+
+def classes(config: Config) -> list[str]:
+    """What the model answers: the ten digits, and "not a digit" when it learns from drawn non-digits."""
+    return [*CLASSES, NOT_A_DIGIT] if config.data.non_digits > 0 else CLASSES
 
 
 def make_optimizer(model: DigitMLP, lr: float, config: Config) -> torch.optim.SGD:
@@ -298,7 +305,7 @@ COPIES_IN_TRAINING = 6  # weights, gradients, momentum, the best weights, and th
 
 def _check_model_fits(config: Config, device: torch.device) -> None:
     """Refuse, before allocating, a network that would not fit: one line, not the allocator's own."""
-    sizes = [config.data.image_size**2, *config.model.hidden, len(CLASSES)]
+    sizes = [config.data.image_size**2, *config.model.hidden, len(classes(config))]
     parameters = sum(n_in * n_out + n_out for n_in, n_out in pairwise(sizes))
     needed = parameters * 4 * COPIES_IN_TRAINING
     if device.type == "cuda":
@@ -323,11 +330,11 @@ def _model_file(model: DigitMLP, record: EpochRecord, data: TrainingData, config
     metrics = {key: value for key, value in record.as_row().items() if key not in ("seconds", "fit")}
     return {
         "state": {name: t.detach().cpu().numpy().copy() for name, t in model.state_dict().items()},
-        "layer_sizes": [size * size, *config.model.hidden, len(CLASSES)],
+        "layer_sizes": [size * size, *config.model.hidden, len(classes(config))],
         "image_size": size,
         "mean": data.mean,
         "std": data.std,
-        "classes": CLASSES,
+        "classes": classes(config),
         "config": dataclasses.asdict(config),
         "metrics": metrics,
     }

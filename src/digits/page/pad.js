@@ -60,18 +60,20 @@ function show(answer, ok = true) {
   seen.fillRect(0, 0, 168, 168);
   confidence.className = "";
   if (!answer) { digit.textContent = "?"; confidence.textContent = "Draw a digit"; return; }
-  if (!ok || answer.digit === null) {
+  const none = ok && answer.not_a_digit;  // writing, but none of 0–9
+  if (!ok || (answer.digit === null && !none)) {
     digit.textContent = "–";
     confidence.textContent = answer.error || "no digit found";
     return;
   }
-  digit.textContent = String(answer.digit);
-  confidence.textContent = `${(answer.confidence * 100).toFixed(1)}%` + (answer.unsure ? " — unsure" : "");
+  digit.textContent = none ? "✗" : String(answer.digit);
+  confidence.textContent = (none ? "not a digit, " : "") + `${(answer.confidence * 100).toFixed(1)}%` +
+    (answer.unsure ? " — unsure" : "");
   if (answer.unsure) confidence.className = "unsure";
   answer.probabilities.forEach((p, d) => {
     const row = document.createElement("li");
-    if (d === answer.digit) row.className = "top";
-    row.innerHTML = `<span>${d}</span><span class="bar"><span style="width:${(p * 100).toFixed(1)}%"></span></span>` +
+    if (none ? d === 10 : d === answer.digit) row.className = "top";
+    row.innerHTML = `<span>${d < 10 ? d : "✗"}</span><span class="bar"><span style="width:${(p * 100).toFixed(1)}%"></span></span>` +
       `<span>${(p * 100).toFixed(1)}%</span>`;
     bars.append(row);
   });

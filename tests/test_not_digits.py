@@ -1,0 +1,134 @@
+"""Things that are not digits, and numbers with separators, as real image files read by the shipped model."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from digits.checkpoint import SHIPPED_MODEL
+from digits.reader import load_model
+
+from conftest import run_digits
+
+
+def _scribble(seed: int) -> Image.Image:
+    """A pen wandering in loops across a white page, as someone testing the reader would scrawl."""
+    rng = np.random.default_rng(seed)
+    page = Image.new("L", (300, 300), 245)
+    heading, point, points = rng.uniform(0, 6.3), np.array([150.0, 150.0]), []
+    for _ in range(90):
+        heading += rng.normal(0, 0.8)
+        point = np.clip(point + 12 * np.array([np.cos(heading), np.sin(heading)]), 40, 260)
+        points.append(tuple(point))
+    ImageDraw.Draw(page).line(points, fill=20, width=9, joint="curve")
+    return page
+
+
+def _letter(letter: str) -> Image.Image:
+    page = Image.new("L", (240, 240), 250)
+    ImageDraw.Draw(page).text((120, 120), letter, fill=15, font=ImageFont.load_default(150), anchor="mm")
+    return page
+
+
+@pytest.mark.parametrize(
+    "name, image",
+    [(f"scribble-{seed}", lambda seed=seed: _scribble(seed)) for seed in range(4)]
+    + [(f"letter-{letter}", lambda letter=letter: _letter(letter)) for letter in "KWHM#"],
+)
+def test_a_scribble_or_a_letter_is_not_read_as_a_confident_digit(tmp_path, name, image):
+    path = tmp_path / f"{name}.png"
+    image().save(path)
+    result = json.loads(run_digits("predict", str(path), "--json").stdout)
+    assert result["not_a_digit"] or result["unsure"], result
+    if result["not_a_digit"]:
+        assert result["digit"] is None and "not a digit" in result["error"]
+        assert not result["failed"]  # an answer, not a file that could not be read
+
+
+def test_not_a_digit_is_an_answer_apart_from_a_blank_page(tmp_path):
+    Image.new("L", (200, 200), 240).save(tmp_path / "blank.png")
+    _letter("K").save(tmp_path / "k.png")
+    blank, letter = (load_model().predict(tmp_path / name) for name in ("blank.png", "k.png"))
+    assert blank.digit is None and not blank.not_a_digit and "no digit" in blank.error
+    assert letter.digit is None and letter.not_a_digit and letter.confidence > 0.5
+    assert len(letter.probabilities) == 11 and letter.top_k[0].digit is None
+
+
+def _digit_ink(image: np.ndarray, height: int) -> np.ndarray:
+    """An MNIST digit's ink (0–1), cropped to it and scaled to `height` px."""
+    rows, columns = np.nonzero(image > 40)
+    crop = Image.fromarray(image[rows.min() : rows.max() + 1, columns.min() : columns.max() + 1])
+    width = max(1, round(crop.width * height / crop.height))
+    return np.asarray(crop.resize((width, height), Image.Resampling.BICUBIC), dtype=np.float64) / 255
+
+
+def _separator(mark: str, height: int, pen: int) -> tuple[np.ndarray, int]:
+    """A separator's ink (0–1), and how far above the baseline its bottom lies."""
+    box = Image.new("L", (height, height), 0)
+    draw = ImageDraw.Draw(box)
+    c, r = height // 2, pen * 0.7
+    if mark == ".":
+        draw.ellipse([c - r, c - r, c + r, c + r], fill=255)
+        lift = 0
+    elif mark == "-":
+        draw.line([(c - height * 0.25, c), (c + height * 0.25, c)], fill=255, width=pen)
+        lift = height // 2 - pen // 2
+    elif mark == "/":  # leaning 40° from upright, as tall as the digits
+        draw.line([(c - height * 0.42, c + height * 0.5), (c + height * 0.42, c - height * 0.5)], fill=255, width=pen)
+        lift = 0
+    elif mark == ":":
+        for y in (c - height * 0.2, c + height * 0.2):
+            draw.ellipse([c - r, y - r, c + r, y + r], fill=255)
+        lift = height // 5
+    ink = np.asarray(box, dtype=np.float64) / 255
+    rows, columns = np.nonzero(ink > 0.1)
+    return ink[rows.min() : rows.max() + 1, columns.min() : columns.max() + 1], lift
+
+
+def _number(text: str, test_split, height: int = 80) -> Image.Image:
+    """`text` written on white paper: each digit the test set's first upright example of it, each
+    separator drawn with a pen as wide as the digits' strokes."""
+    glyphs = []
+    for mark in text:
+        if mark.isdigit():
+            index = int(np.flatnonzero(test_split.labels == int(mark))[0])
+            glyphs.append((_digit_ink(test_split.images[index], height), 0))
+        else:
+            glyphs.append(_separator(mark, height, pen=height // 9))
+    width = 40 + sum(glyph.shape[1] for glyph, _ in glyphs) + 18 * (len(glyphs) - 1) + 40
+    page = np.zeros((height + 80, width))
+    left = 40
+    for glyph, lift in glyphs:
+        bottom = 40 + height - lift
+        page[bottom - glyph.shape[0] : bottom, left : left + glyph.shape[1]] += glyph
+        left += glyph.shape[1] + 18
+    return Image.fromarray((245 - 225 * np.clip(page, 0, 1)).astype(np.uint8))
+
+
+@pytest.mark.parametrize("text", ["12.50", "555-12", "30/12/2026", "12:45"])
+def test_a_price_a_phone_number_a_date_and_a_time_keep_their_separators(tmp_path, test_split, text):
+    path = tmp_path / "number.png"
+    _number(text, test_split).save(path)
+    reading = json.loads(run_digits("read", str(path), "--json", "--checkpoint", str(SHIPPED_MODEL)).stdout)
+    assert reading["number"] == text
+    kinds = ["separator" if mark in ".-/:" else "digit" for mark in text]
+    assert [mark["kind"] for mark in reading["digits"]] == kinds
+    for mark, read in zip(text, reading["digits"], strict=True):
+        assert read["text"] == mark and (read["digit"] is None) == (mark in ".-/:")
+        left, top, right, bottom = read["box"]
+        assert 0 <= left < right and 0 <= top < bottom
+
+
+def test_a_stray_mark_above_a_number_is_reported_not_dropped(tmp_path, test_split):
+    page = np.asarray(_number("47", test_split)).copy()
+    page[40:46, -34:-14] = 20  # a short dash past the last digit, level with its top: no separator sits there
+    path = tmp_path / "number.png"
+    Image.fromarray(page).save(path)
+    reading = load_model(SHIPPED_MODEL).read(path)
+    assert reading.number == "47"
+    assert [mark.kind for mark in reading.digits].count("left out") == 1
+    printed = run_digits("read", str(path), "--checkpoint", str(SHIPPED_MODEL)).stdout
+    assert "left out" in printed

@@ -3,7 +3,8 @@
 The threshold is chosen on the model's own validation digits (its run's seeded split of the
 training set, rebuilt from the config stored in the model file): the top of the highest band of
 the table whose readings are right less than 90% of the time. The official test set is then read once, to report
-the same table and how often "unsure" readings are wrong.
+the same table, how often "unsure" readings are wrong, and how many digits the model calls "not a
+digit" (never right on a digit: it counts as a mistake).
 
     python benchmarks/calibration.py --mnist DIR [--checkpoint PATH]
 
@@ -19,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from digits.checkpoint import load_model
-from digits.data import TEST_DIR, load_idx_dir, load_source, split_train_val
+from digits.data import CLASSES, TEST_DIR, load_idx_dir, load_source, split_train_val
 from digits.inference import probabilities
 
 EDGES = [0.0, 0.5, 0.7, 0.8, 0.9, 0.95, 0.99, 0.999, 1.0001]
@@ -65,12 +66,14 @@ def main() -> None:
     probs = probabilities(model, test.images)
     confidence, right = probs.max(axis=1), probs.argmax(axis=1) == test.labels
     unsure = confidence < threshold
+    refused = probs.argmax(axis=1) == len(CLASSES)  # "not a digit", where the model has that answer
     print(f"official test set, {len(test.labels):,} digits, read once\n")
     print("\n".join(reliability(confidence, right)))
     print(
         f"\nmarked unsure: {unsure.sum():,} readings ({unsure.mean():.2%}), {right[unsure].mean():.1%} of them right; "
         f"the others {right[~unsure].mean():.2%} right; of all {(~right).sum()} mistakes, {(unsure & ~right).sum()} "
-        "are marked unsure"
+        f'are marked unsure\nanswered "not a digit": {refused.sum():,} ({refused.mean():.2%}); refused or marked '
+        f"unsure: {(refused | unsure).sum():,} ({(refused | unsure).mean():.2%}); accuracy {right.mean():.2%}"
     )
 
 

@@ -8,10 +8,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
+from conftest import run_digits
 from digits.checkpoint import SHIPPED_MODEL
 from digits.reader import load_model
-
-from conftest import run_digits
 
 
 def _scribble(seed: int) -> Image.Image:

@@ -4,13 +4,15 @@ A number is a row of marks, found as the runs of columns with ink. Its digits se
 height H and its lines (the median of their tops, and of their bottoms). A mark much shorter than
 the digits is a separator, known by where it sits in the row and its shape: a point or a comma on
 the baseline, a dash across the middle, a colon's two dots one above the other. A slash is as tall
-as a digit, and straight, and leans further than MNIST's 1s do. A small mark that is none of these
-is reported as left out, never dropped without a word.
+as a digit and straight, as a 1 may be: it leans further than all but a few of MNIST's 1s, or
+less where two of them split the digits as a date is split. A small mark that is none of these is
+reported as left out, never dropped without a word.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import combinations
 
 import numpy as np
 from scipy import ndimage
@@ -19,16 +21,22 @@ from .framing import Box, mnist_frame, stroke_width
 from .page import find_ink
 
 NUMBER_MASS = 0.1  # of the largest: a tall run of columns with less ink is a speck, not a digit
-DIGIT_SHORTEST = 0.5  # of the digits' height: a shorter mark is no digit (digits of a number: 0.74–1.35 of each other)
-DOT_SMALLEST = 0.6  # of the pen's width: a smaller speck is dust, not a point (a pen's point is as wide as its stroke)
+DIGIT_SHORTEST = 0.5  # of the row's height: a shorter mark is no digit (a number's digits: 0.74–1.35 of each other)
+DIGIT_REACHES = 0.4  # of the row's height below its top line: a digit's top lies higher (a comma's hangs lower)
+# of the pen's width: a point, a colon's dot and a dash's thickness are no smaller (dust, a digit's
+# broken-off sliver are), and no larger (a piece of a digit is)
+DOT_SMALLEST = 0.6
+DOT_LARGEST = 4.0
 DASH_LONG = 1.5  # a dash is this many times as wide as it is tall at least (a point is about as wide as tall)
-# a mark on the baseline is a comma, not a point, when it is this many times as tall as wide, or
-# hangs this share of the height below the digits' baseline (a point sits on it: digits stray 0.08 off it)
+# a mark on the baseline is a comma, not a point, when it is a tail (this many times as tall as wide)
+# or hangs this share of the row's height below the baseline: a point sits on it, and the baseline,
+# the median of the digits' bottoms (each up to 0.08 off it), lies within about 0.05 of where it is
 COMMA_TALL = 1.3
-COMMA_BELOW = 0.1
-ON_THE_BASELINE = 0.6  # of the height below the top line: a point's centre lies lower (a colon's lower dot too)
+COMMA_BELOW = 0.06
+ON_THE_BASELINE = 0.6  # of the height below the top line: a point's centre lies lower
 MIDDLE = (0.2, 0.8)  # of the height below the top line: a dash's centre lies between these
 SLASH_LEAN = 35.0  # degrees from upright, top to the right: 1 in 20 of MNIST's 1s lean further (1 in 7 past 30°)
+DATE_SLASH_LEAN = 15.0  # degrees: a date's slashes may lean this little (half of MNIST's 1s lean further)
 SLASH_STRAIGHT = 5.0  # a slash's ink is this many times longer than wide along its main axis at least
 SEPARATORS = ".,-/:"
 
@@ -50,7 +58,8 @@ def number_marks(gray: np.ndarray, name: str = "image", image_size: int = 28) ->
     ink = find_ink(gray, name)
     shades = ink.only(ink.marks)
     digits_ink = np.isin(ink.labels, ink.marks)
-    pen = stroke_width(digits_ink)
+    # the pen's width where the ink is half as dark as the writing's darkest at least: a blurred edge is no stroke
+    pen = stroke_width(digits_ink & (ink.share >= 0.5 * np.percentile(ink.share[digits_ink], 95)))
     specks = np.isin(ink.labels, ink.specks)
     labels = np.where(digits_ink | (specks & _dots(ink.labels, ink.specks, DOT_SMALLEST * pen)), ink.labels, 0)
     runs = [_run(labels, start, end) for start, end in _column_runs((labels > 0).any(axis=0))]
@@ -63,7 +72,10 @@ def number_marks(gray: np.ndarray, name: str = "image", image_size: int = 28) ->
     baseline = float(np.median([bottom for _, _, _, bottom in row]))
     height = max(baseline - top_line, 1.0)
     sized = [_digit_sized(labels[top:bottom, left:right], top, top_line, height) for left, top, right, bottom in runs]
-    inner = range(sized.index(True) + 1, len(sized) - sized[::-1].index(True) - 1)  # a slash stands between digits
+    readable = [i for i, amount in enumerate(mass) if sized[i] and amount >= NUMBER_MASS * max(mass)]
+    # a slash stands between two digits
+    between = [i for i in readable if 0 < i < len(runs) - 1 and sized[i - 1] and sized[i + 1]]
+    slashes = _slashes(readable, {i: _lean(ink.share, labels, runs[i]) for i in between})
     marks = []
     for i, (box, amount) in enumerate(zip(runs, mass, strict=True)):
         left, top, right, bottom = box
@@ -71,25 +83,24 @@ def number_marks(gray: np.ndarray, name: str = "image", image_size: int = 28) ->
         if sized[i]:
             if amount < NUMBER_MASS * max(mass):
                 marks.append(NumberMark("left out", box, picture_box, text="too little ink for a digit"))
-            elif i in inner and _slash(ink.share, labels, box):
+            elif i in slashes:
                 marks.append(NumberMark("separator", box, picture_box, text="/"))
             else:
                 frame = mnist_frame(shades[top:bottom, left:right], image_size)
                 marks.append(NumberMark("digit", box, picture_box, frame))
             continue
-        separator = _separator(labels[top:bottom, left:right], top, top_line, baseline)
+        separator = _separator(labels[top:bottom, left:right], top, (top_line, baseline), pen)
         kind = "separator" if separator in SEPARATORS else "left out"
         marks.append(NumberMark(kind, box, picture_box, text=separator))
     return np.round(shades).astype(np.uint8), marks
 
 
 def _digit_sized(labels: np.ndarray, top: int, top_line: float, height: float) -> bool:
-    """Whether one connected mark among these is DIGIT_SHORTEST of the row's height, and reaches above
-    its middle: a colon's dots are each short, and a comma's tail hangs from the baseline."""
+    """Whether one connected mark among these is DIGIT_SHORTEST of the row's height and reaches up
+    to DIGIT_REACHES of it: a colon's dots are each short, and a comma's tail hangs from the baseline."""
     return any(
-        found[0].stop - found[0].start >= DIGIT_SHORTEST * height and top + found[0].start < top_line + height / 2
-        for found in ndimage.find_objects(labels)
-        if found is not None
+        rows.stop - rows.start >= DIGIT_SHORTEST * height and top + rows.start < top_line + DIGIT_REACHES * height
+        for rows, _ in filter(None, ndimage.find_objects(labels))
     )
 
 
@@ -107,42 +118,60 @@ def _run(labels: np.ndarray, start: int, end: int) -> Box:
     return (start, int(rows[0]), end, int(rows[-1]) + 1)
 
 
-def _separator(labels: np.ndarray, top: int, top_line: float, baseline: float) -> str:
-    """What a short mark is, from where it sits in the row (`top` is its top in the page, `top_line`
-    and `baseline` the digits' tops and bottoms) and its shape: ".", ",", "-", ":", or why it is none."""
+def _separator(labels: np.ndarray, top: int, row: tuple[float, float], pen: float) -> str:
+    """What a short mark is, from where it sits in the row (`top` is its top in the page, `row` the
+    digits' top line and baseline) and its shape, the pen's width given: ".", ",", "-", ":", or why
+    it is none of them."""
+    top_line, baseline = row
     height = max(baseline - top_line, 1.0)
-    parts = ndimage.find_objects(labels)
-    parts = [p for p in parts if p is not None]
-    centres = [(top + (p[0].start + p[0].stop) / 2 - top_line) / height for p in parts]
-    mark_height, mark_width = labels.shape
-    if len(parts) == 2:
+    parts = list(filter(None, ndimage.find_objects(labels)))
+    sizes = [(rows.stop - rows.start, columns.stop - columns.start) for rows, columns in parts]
+    dots = all(DOT_SMALLEST * pen <= min(size) and max(size) <= DOT_LARGEST * pen for size in sizes)
+    if len(parts) == 2 and dots:
         upper, lower = sorted(parts, key=lambda part: part[0].start)
         if upper[0].stop <= lower[0].start:  # one above the other
             return ":"
     if len(parts) >= 2:
-        return f"{len(parts)} small marks side by side in the number's row, not a colon"
-    centre = centres[0]
-    if mark_width >= DASH_LONG * mark_height and MIDDLE[0] <= centre <= MIDDLE[1]:
+        return f"{len(parts)} small marks, not a colon's two dots"
+    mark_height, mark_width = sizes[0]
+    centre = (top + mark_height / 2 - top_line) / height
+    if min(sizes[0]) < DOT_SMALLEST * pen:
+        return "a sliver thinner than the pen, not a point, a comma or a dash"
+    if mark_width >= DASH_LONG * mark_height and mark_height <= DOT_LARGEST * pen and MIDDLE[0] <= centre <= MIDDLE[1]:
         return "-"
-    if centre >= ON_THE_BASELINE:
+    if centre >= ON_THE_BASELINE and mark_width <= DOT_LARGEST * pen:
         hangs = (top + mark_height - baseline) / height
         return "," if mark_height >= COMMA_TALL * mark_width or hangs >= COMMA_BELOW else "."
-    return "a small mark above the number's baseline, not a point, a dash or a colon"
+    return "a small mark, not a point, a comma, a dash or a colon by its place and shape"
 
 
-def _slash(share: np.ndarray, labels: np.ndarray, box: Box) -> bool:
-    """Whether a tall mark is a slash: straight (its ink's main axis SLASH_STRAIGHT times its width)
-    and leaning SLASH_LEAN or more, its top to the right."""
+def _lean(share: np.ndarray, labels: np.ndarray, box: Box) -> float:
+    """How far a mark leans from upright in degrees, its top to the right, where it is a straight
+    stroke (its ink's main axis SLASH_STRAIGHT times its width); -90 where it is not straight."""
     left, top, right, bottom = box
     weights = np.where(labels[top:bottom, left:right] > 0, share[top:bottom, left:right], 0)
     ys, xs = np.nonzero(weights)
     if len(xs) < 3:
-        return False
-    spread = np.cov(np.stack([xs, ys]).astype(np.float64), aweights=weights[ys, xs])
-    values, vectors = np.linalg.eigh(spread)
+        return -90.0
+    values, vectors = np.linalg.eigh(np.cov(np.stack([xs, ys]).astype(np.float64), aweights=weights[ys, xs]))
+    if values[1] < SLASH_STRAIGHT**2 * max(values[0], 1e-9):
+        return -90.0
     along = vectors[:, 1] if vectors[1, 1] < 0 else -vectors[:, 1]  # pointing up the page
-    lean = np.degrees(np.arctan2(along[0], -along[1]))
-    return lean >= SLASH_LEAN and values[1] >= SLASH_STRAIGHT**2 * max(values[0], 1e-9)
+    return float(np.degrees(np.arctan2(along[0], -along[1])))
+
+
+def _slashes(readable: list[int], leans: dict[int, float]) -> set[int]:
+    """Which of the digit-sized marks between the first and the last (`leans`: each one's lean) are
+    slashes. A date's two may lean as little as DATE_SLASH_LEAN when they split the digits as a date
+    is split (1–2 / 1–2 / 2 or 4 digits); otherwise a slash leans SLASH_LEAN at least."""
+    dates = []
+    for first, second in combinations([i for i, lean in leans.items() if lean >= DATE_SLASH_LEAN], 2):
+        a, b = readable.index(first), readable.index(second)
+        if a in (1, 2) and b - a - 1 in (1, 2) and len(readable) - b - 1 in (2, 4):
+            dates.append((min(leans[first], leans[second]), {first, second}))
+    if dates:
+        return max(dates, key=lambda date: date[0])[1]
+    return {i for i, lean in leans.items() if lean >= SLASH_LEAN}
 
 
 def _column_runs(inked: np.ndarray) -> list[tuple[int, int]]:

@@ -74,7 +74,9 @@ class TrainingProgress:
         self.epochs = plan.epochs
         sizes = "-".join(str(n) for n in plan.layer_sizes)
         err.print(
-            f"Training a {sizes} network on {plan.train_samples:,} images ({plan.val_samples:,} held out "
+            f"Training a {sizes} network on {plan.train_samples:,} images"
+            + (f", {plan.non_digits:,} of them drawn non-digits" if plan.non_digits else "")
+            + f" ({plan.val_samples:,} held out "
             f"for validation), {_count(plan.epochs, 'epoch')} on {plan.device}"
         )
         if self.rows:

@@ -45,6 +45,7 @@ class TrainingPlan:
     val_samples: int
     epochs: int
     device: str
+    non_digits: int = 0  # of train_samples, drawn things that are not digits
 
 
 @dataclass
@@ -102,7 +103,14 @@ def train(
                 history, best_epoch, saved = state["history"], state["best_epoch"], True
             if on_start:
                 on_start(
-                    TrainingPlan(model.layer_sizes, len(data), len(data.labels["val"]), cfg.epochs, str(data.device))
+                    TrainingPlan(
+                        model.layer_sizes,
+                        len(data),
+                        len(data.labels["val"]),
+                        cfg.epochs,
+                        str(data.device),
+                        int((data.labels["train"] == len(CLASSES)).sum()),
+                    )
                 )
             for epoch in range(len(history) + 1, cfg.epochs + 1):
                 if cfg.patience and epoch - best_epoch > cfg.patience:

@@ -21,7 +21,7 @@ import numpy as np
 
 from digits.checkpoint import load_model
 from digits.data import CLASSES, TEST_DIR, load_idx_dir, load_source, split_train_val
-from digits.inference import probabilities
+from digits.inference import answers, probabilities
 
 EDGES = [0.0, 0.5, 0.7, 0.8, 0.9, 0.95, 0.99, 0.999, 1.0001]
 RIGHT_AT_LEAST = 0.9
@@ -52,7 +52,8 @@ def main() -> None:
     val = split_train_val(digits, data["val_fraction"], train["seed"]).val
 
     probs = probabilities(model, val.images)
-    confidence, right = probs.max(axis=1), probs.argmax(axis=1) == val.labels
+    answer = answers(probs)
+    confidence, right = probs[np.arange(len(answer)), answer], answer == val.labels
     threshold = max(
         (high for low, high in pairwise(EDGES) if _bin(confidence, right, low, high) < RIGHT_AT_LEAST), default=0.0
     )
@@ -64,9 +65,10 @@ def main() -> None:
 
     test = load_idx_dir(TEST_DIR, "t10k")
     probs = probabilities(model, test.images)
-    confidence, right = probs.max(axis=1), probs.argmax(axis=1) == test.labels
-    unsure = confidence < threshold
-    refused = probs.argmax(axis=1) == len(CLASSES)  # "not a digit", where the model has that answer
+    answer = answers(probs)
+    confidence, right = probs[np.arange(len(answer)), answer], answer == test.labels
+    refused = answer == len(CLASSES)  # "not a digit", where the model has that answer
+    unsure = (confidence < threshold) & ~refused
     print(f"official test set, {len(test.labels):,} digits, read once\n")
     print("\n".join(reliability(confidence, right)))
     print(

@@ -5,7 +5,7 @@ strokes), a blob of ink and a horizontal bar are drawn into a 28×28 frame the w
 digits, then written on paper the ways `preprocessing.py` writes digits (a clean page, pencil, ruled
 paper, a phone photo, a form's box, chalk ...), saved as real files and read back as `digits
 predict` reads them. Each reading is one of: a confident digit (the failure this measures), a
-digit marked unsure, or no digit (refused as a blank page). An upright single stroke is a 1, so
+digit marked unsure, "not a digit", or no digit (refused as a blank page). An upright single stroke is a 1, so
 none is drawn.
 
     python benchmarks/non_digits.py [--checkpoint PATH] [--count N] [--seed S]
@@ -151,7 +151,7 @@ def main() -> None:
                 rng = np.random.default_rng([args.seed, c, k])
                 paths = [render(framed(draw(rng)), rng, Path(tmp) / f"{c}-{k}-{i:04d}") for i in range(args.count)]
                 counts[category, kind] = Counter(_outcome(prediction) for prediction in predict_paths(model, paths))
-    rows = [("non-digit", "readings", "read as a confident digit", "marked unsure", "no digit")]
+    rows = [("non-digit", "readings", "read as a confident digit", "marked unsure", "not a digit", "no digit")]
     for category in drawers:
         total = sum((counts[category, kind] for kind, _ in kinds), Counter())
         rows.append((category, *_shares(total)))
@@ -159,13 +159,15 @@ def main() -> None:
     rows.append(("all", *_shares(everything)))
     print(table(rows))
     print()
-    rows = [("page", "readings", "read as a confident digit", "marked unsure", "no digit")]
+    rows = [("page", "readings", "read as a confident digit", "marked unsure", "not a digit", "no digit")]
     for kind, _ in kinds:
         rows.append((kind, *_shares(sum((counts[category, kind] for category in drawers), Counter()))))
     print(table(rows))
 
 
 def _outcome(prediction: Prediction) -> str:
+    if prediction.not_a_digit:
+        return "not a digit"
     if prediction.digit is None:
         return "no digit"
     return "unsure" if prediction.unsure else "confident"
@@ -173,7 +175,10 @@ def _outcome(prediction: Prediction) -> str:
 
 def _shares(outcome: Counter) -> tuple[str, ...]:
     total = sum(outcome.values())
-    return (f"{total:,}", *(f"{outcome[key] / total:.1%}" for key in ("confident", "unsure", "no digit")))
+    return (
+        f"{total:,}",
+        *(f"{outcome[key] / total:.1%}" for key in ("confident", "unsure", "not a digit", "no digit")),
+    )
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ from preprocessing import mnist_digits  # benchmarks/preprocessing.py: a script'
 
 from digits.checkpoint import load_model
 from digits.framing import read_digit_image
-from digits.inference import probabilities
+from digits.inference import answers, probabilities
 
 SEED = 0
 KINDS = ("ruled", "squared", "box", "underline")
@@ -82,7 +82,7 @@ def draw(kind: str, digit: np.ndarray, angle: float, rng: np.random.Generator) -
 def read_right(model, image: Image.Image, label: int, path: Path) -> bool:
     image.save(path, quality=85)
     try:
-        return int(probabilities(model, read_digit_image(path)[None])[0].argmax()) == label
+        return int(answers(probabilities(model, read_digit_image(path)[None]))[0]) == label
     except Exception:  # a refusal counts as wrong
         return False
 
@@ -134,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
             ).save(photo, quality=90)
             seconds = timed_read(photo)
             small = small or seconds
-            right = int(probabilities(model, read_digit_image(photo)[None])[0].argmax()) == int(labels[0])
+            right = int(answers(probabilities(model, read_digit_image(photo)[None]))[0]) == int(labels[0])
             print(
                 f"| {width}×{height} | {width * height / 1e6:.1f} | {'right' if right else 'wrong'} | {seconds:.2f} s | {seconds / small:.1f}× |"
             )

@@ -48,11 +48,11 @@ from calibration import reliability  # benchmarks/calibration.py: a script's own
 from PIL import Image, ImageDraw, ImageFilter
 
 from digits.checkpoint import ModelFile, load_model
-from digits.data import TEST_DIR, Digits, load_idx_dir, load_source, resize, split_train_val
+from digits.data import CLASSES, TEST_DIR, Digits, load_idx_dir, load_source, resize, split_train_val
 from digits.errors import DigitsError
 from digits.framing import read_digit_image
 from digits.images import open_grayscale
-from digits.inference import UNSURE_BELOW, probabilities, read_number
+from digits.inference import UNSURE_BELOW, answers, probabilities, read_number
 
 SEED = 0
 PAGE_SIDE = (60, 300)  # px, width and height drawn independently
@@ -702,13 +702,14 @@ def pipeline(path: Path, size: int) -> np.ndarray | None:
 
 
 def graded(model: ModelFile, matrices: list[np.ndarray | None], labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per image, whether the model's likeliest digit is the label, and that digit's probability
-    (a refused image: wrong, and 0)."""
+    """Per image, whether the model's answer is the label, and the answer's probability (a refused
+    image: wrong, and 0; "not a digit": wrong)."""
     size = model.image_size
     read = np.stack([m if m is not None else np.zeros((size, size), np.uint8) for m in matrices])
     probs = probabilities(model, read)
+    answer = answers(probs)
     seen = np.array([m is not None for m in matrices])
-    return (probs.argmax(axis=1) == labels) & seen, probs.max(axis=1) * seen
+    return (answer == labels) & seen, probs[np.arange(len(answer)), answer] * seen
 
 
 def run_kind(
@@ -740,10 +741,12 @@ def run_blanks(
     for i in range(count):
         path = render(blank, rng, workdir / f"blank-{render.__name__}-{i:03d}")
         seen = pipeline(path, model.image_size)
+        answer = None if seen is None else int(answers(probabilities(model, seen[None]))[0])
+        found = answer is not None and answer < len(CLASSES)  # "not a digit" is no digit found
         number = read_number(model, str(path), open_grayscale(path)).number
-        digit_found, number_found = digit_found + (seen is not None), number_found + bool(number)
-        if failures is not None and (seen is not None or number) and saved < SAVED_FAILURES_PER_KIND:
-            digit = "nothing" if seen is None else probabilities(model, seen[None])[0].argmax()
+        digit_found, number_found = digit_found + found, number_found + bool(number)
+        if failures is not None and (found or number) and saved < SAVED_FAILURES_PER_KIND:
+            digit = answer if found else "nothing"
             failures.mkdir(parents=True, exist_ok=True)
             shutil.copy(path, failures / f"{path.stem}-predict{digit}-read{number or 'nothing'}{path.suffix}")
             saved += 1
@@ -793,7 +796,7 @@ def save_failures(
     wrong = np.flatnonzero(~correct)
     for i in np.concatenate([wrong[readable[wrong]], wrong[~readable[wrong]]])[:SAVED_FAILURES_PER_KIND]:
         path, matrix = paths[i], seen[i]
-        guess = "refused" if matrix is None else str(probabilities(model, matrix[None])[0].argmax())
+        guess = "refused" if matrix is None else str(answers(probabilities(model, matrix[None]))[0])
         name = f"{path.stem}-label{labels[i]}-read{guess}"
         shutil.copy(path, folder / f"{name}{path.suffix}")
         if matrix is not None:
@@ -1013,7 +1016,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     first = Digits(digits.images[: args.limit], digits.labels[: args.limit], digits.source)
     # what the model reads in the digits as they are: a misread of one it reads right is new
-    readable = probabilities(model, resize(first, model.image_size).images).argmax(axis=1) == first.labels
+    readable = answers(probabilities(model, resize(first, model.image_size).images)) == first.labels
     others = other_writers_digits(args.digits, args.limit)
 
     print(f"checkpoint: {model.path} ({model.image_size}×{model.image_size})")

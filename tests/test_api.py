@@ -44,7 +44,7 @@ def test_every_kind_of_input_gives_the_cli_s_answer(model):
         result = model.predict(value)
         assert result.digit == cli["digit"] == 7, kind
         assert isinstance(result.digit, int) and isinstance(result.confidence, float)
-        assert len(result.probabilities) == 10 and abs(sum(result.probabilities) - 1) < 1e-6
+        assert len(result.probabilities) == 11 and abs(sum(result.probabilities) - 1) < 1e-6  # 0–9, not a digit
         np.testing.assert_allclose(result.probabilities, cli["probabilities"], atol=1e-6, err_msg=kind)
 
 
@@ -117,7 +117,7 @@ def test_onnx_export_gives_numpy_s_probabilities_on_the_official_test_set(tmp_pa
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     exported = session.run(None, {"pixels": test.images.astype(np.float32)})[0]
     expected = probabilities(load_model(SHIPPED_MODEL), test.images)
-    assert exported.shape == (10_000, 10)
+    assert exported.shape == (10_000, 11)  # 0–9, then not a digit
     assert np.abs(exported - expected).max() <= 1e-5
 
 

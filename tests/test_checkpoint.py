@@ -127,7 +127,7 @@ def test_shipped_model_is_the_full_mnist_run_and_reads_the_test_digits(tmp_path,
         for key, value in values.items():
             if key not in ("path", "output"):
                 assert model.config[section][key] == value, f"{section}.{key}"
-    assert model.layer_sizes == [784, 1500, 1000, 500, 10]
+    assert model.layer_sizes == [784, 1500, 1000, 500, 11] and model.classes[-1] == "not a digit"
     assert evaluate(model, test_split).accuracy >= 0.99
     result = run_digits("evaluate", "--json", cwd=tmp_path)  # no checkpoints/ here: the shipped model
     assert result.returncode == 0, result.stderr

@@ -19,7 +19,7 @@ from digits.checkpoint import SHIPPED_MODEL, load_model
 from digits.errors import DigitsError
 from digits.framing import normalize_digit, read_digit_image
 from digits.images import MAX_PIXELS
-from digits.inference import probabilities
+from digits.inference import UNSURE_BELOW, answers, probabilities
 from digits.page import NoDigitFound
 
 DIGIT_INDEX = 15  # a 5 among the official test digits, as the sample's first held-out digit was
@@ -266,8 +266,11 @@ def test_a_blank_page_is_blank_and_a_digit_on_it_is_read(kind, tmp_path, test_sp
         ink = np.asarray(Image.fromarray(test_split.images[index]).resize((180, 180)), dtype=np.float64) / 255
         page = _written(kind, _blank_page(kind, rng), ink, rng)
         pixels = read_digit_image(_photo(page, tmp_path / f"{kind}-{label}.jpg"))
-        right += int(probabilities(model, pixels[None])[0].argmax() == label)
-    assert right == 10
+        probs = probabilities(model, pixels[None])
+        answer = answers(probs)[0]
+        right += int(answer == label)
+        assert answer == label or probs[0, answer] < UNSURE_BELOW, f"{kind}: {label} read as {answer}, sure"
+    assert right >= 9, f"{kind}: {right} of 10"  # a misread is marked unsure, and one at most
 
 
 def test_a_digit_cropped_tight_to_its_ink_is_read(tmp_path, test_split):

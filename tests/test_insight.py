@@ -40,7 +40,7 @@ def test_explain_shows_all_probabilities_and_relus_fired(trained, tmp_path, test
     image = tmp_path / "digit.png"
     ink_on_paper(test_split.images[0]).save(image)
     report = json.loads(run_digits("predict", str(image), "--checkpoint", str(trained), "--explain", "--json").stdout)
-    assert len(report["probabilities"]) == 10
+    assert len(report["probabilities"]) == 11  # 0–9, then not a digit
     assert abs(sum(report["probabilities"]) - 1) < 1e-5
     assert report["digit"] == int(np.argmax(report["probabilities"]))
     widths = load_model(trained).layer_sizes[1:-1]
@@ -49,7 +49,7 @@ def test_explain_shows_all_probabilities_and_relus_fired(trained, tmp_path, test
 
     lines = run_digits("predict", str(image), "--checkpoint", str(trained), "--explain").stdout.splitlines()
     bars = [line for line in lines if "│" in line]
-    assert [line.split()[0] for line in bars] == list("0123456789")
+    assert [line.split()[0] for line in bars] == [*"0123456789", "✗"]
     assert sum(line.startswith("  hidden layer") for line in lines) == len(widths)
 
 
@@ -60,10 +60,11 @@ def test_most_confused_pairs_come_from_the_confusion_matrix(trained):
     assert pairs, "a few-epoch model makes some mistakes"
     counts = [pair["count"] for pair in pairs]
     assert counts == sorted(counts, reverse=True)
-    off_diagonal = confusion - np.diag(np.diag(confusion))
+    off_diagonal = confusion.copy()
+    np.fill_diagonal(off_diagonal, 0)  # rows: the ten digits; columns: every answer, "not a digit" last
     assert counts[0] == off_diagonal.max()
     for pair in pairs:
-        assert confusion[int(pair["true"]), int(pair["predicted"])] == pair["count"]
+        assert confusion[int(pair["true"]), report["answers"].index(pair["predicted"])] == pair["count"]
 
 
 def test_train_ends_with_loss_sparklines(trained):
@@ -121,7 +122,8 @@ def test_evaluate_draws_the_worst_mistakes(trained, tmp_path):
 def test_precision_and_recall_come_from_the_confusion_matrix(trained):
     report = json.loads(run_digits("evaluate", "--checkpoint", str(trained), "--json").stdout)
     confusion = np.array(report["confusion"])
-    np.testing.assert_allclose(list(report["precision"].values()), np.diag(confusion) / confusion.sum(axis=0))
+    read_as = confusion.sum(axis=0)[:10]  # the last column is "not a digit", never right
+    np.testing.assert_allclose(list(report["precision"].values()), np.diag(confusion) / read_as)
     np.testing.assert_allclose(list(report["recall"].values()), np.diag(confusion) / confusion.sum(axis=1))
 
 

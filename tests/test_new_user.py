@@ -101,10 +101,12 @@ def test_help_is_whole_and_plain():
 def test_predict_json_is_json_lines_with_numbers(tmp_path):
     result = run_digits("predict", str(ROOT / "examples"), "--json", "--top-k", "2")
     lines = {Path(line["path"]).name: line for line in map(json.loads, result.stdout.splitlines())}
-    assert list(lines) == ["2026.png", "four.png", "seven.png", "two.jpg"]  # sorted
+    names = ["2026.png", "date.png", "four.png", "price.png", "scribble.png", "seven.png", "two.jpg"]
+    assert list(lines) == names  # sorted
     assert [lines[name]["digit"] for name in ("four.png", "seven.png", "two.jpg")] == [4, 7, 2]
-    lines = list(lines.values())
-    assert all(isinstance(k["digit"], int) for line in lines for k in line["top_k"])
+    assert lines["scribble.png"]["not_a_digit"] and lines["scribble.png"]["digit"] is None
+    # each of the two likeliest answers: a digit as a number, or null for "not a digit"
+    assert all(k["digit"] is None or isinstance(k["digit"], int) for line in lines.values() for k in line["top_k"])
 
 
 def test_predict_reads_a_folder_of_class_subfolders(tmp_path, test_split):
@@ -138,7 +140,7 @@ def test_a_stale_lock_is_taken_over(tmp_path, quick_config):
     RunFiles.beside(output).lock.write_text(dead.stdout)
     result = run_digits("train", "--config", str(quick_config), "--epochs", "1", "--output", str(output), "--quiet")
     assert result.returncode == 0, result.stderr
-    assert "Training a 784-32-10 network" in result.stderr and ", 1 epoch on " in result.stderr
+    assert "Training a 784-32-11 network" in result.stderr and ", 1 epoch on " in result.stderr
     assert output.exists() and not RunFiles.beside(output).lock.exists()
 
 
@@ -148,7 +150,7 @@ def test_a_network_too_big_for_memory_is_refused_before_allocating(tmp_path):
     result = run_digits("train", "--config", str(config), "--output", str(tmp_path / "m.safetensors"))
     assert result.returncode == 1
     assert result.stderr.startswith(
-        "error: model.hidden = [100000000000]: a 784-100000000000-10 network has 79,500,000,000,010 parameters"
+        "error: model.hidden = [100000000000]: a 784-100000000000-11 network has 79,600,000,000,011 parameters"
     )
     assert "free" in result.stderr and "allocate" not in result.stderr and len(result.stderr.splitlines()) == 1
 

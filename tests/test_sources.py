@@ -51,7 +51,7 @@ def test_mnist_source_reads_its_files_and_tests_on_the_official_set(tmp_path):
     )
     trained = run_digits("train", "--config", str(config), "--data-path", str(root))
     assert trained.returncode == 0, trained.stderr
-    assert "on 2,700 images (300 held out for validation)" in trained.stderr
+    assert "on 2,970 images, 270 of them drawn non-digits (330 held out for validation)" in trained.stderr
     report = json.loads(run_digits("evaluate", "--checkpoint", str(tmp_path / "m.safetensors"), "--json").stdout)
     assert report["data"] == "the official MNIST test set (10,000 digits)"
     assert report["samples"] == 10_000 and report["accuracy"] > 0.8
@@ -66,7 +66,7 @@ def test_folder_source_with_train_and_test(tmp_path, test_split):
         f'[train]\nepochs = 15\noutput = "{tmp_path / "f.safetensors"}"\n',
     )
     log, report = _train_then_evaluate(config, tmp_path / "f.safetensors")
-    assert "on 240 images (60 held out for validation)" in log
+    assert "on 264 images, 24 of them drawn non-digits (66 held out for validation)" in log
     assert report["samples"] == 40 and report["accuracy"] > 0.5  # 300 drawings are little to learn from
 
 
@@ -107,7 +107,7 @@ def test_18x18_trains_evaluates_predicts_and_shows(tmp_path, test_split):
         "train", "--config", str(ROOT / "configs" / "seed-18x18.toml"), "--epochs", "8", "--output", str(model)
     )
     assert trained.returncode == 0, trained.stderr
-    assert "324-128-64-10 network" in trained.stderr
+    assert "324-128-64-11 network" in trained.stderr
     report = json.loads(run_digits("evaluate", "--checkpoint", str(model), "--json").stdout)
     assert report["samples"] == 10_000 and report["accuracy"] > 0.9
 

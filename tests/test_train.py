@@ -49,7 +49,7 @@ def test_train_saves_best_model_history_and_resume_state(trained):
     best = min(history, key=lambda row: float(row["val_loss"]))
 
     model = load_model(trained)
-    assert model.layer_sizes == [784, 512, 256, 10]
+    assert model.layer_sizes == [784, 512, 256, 11]
     assert model.metrics["epoch"] == int(best["epoch"])
     assert model.metrics["val_loss"] == pytest.approx(float(best["val_loss"]), rel=1e-5)
     assert model.config["train"]["epochs"] == TRAIN_EPOCHS

@@ -250,7 +250,11 @@ def predict(
     ] = 1,
     json_output: JsonLinesOption = False,
     explain: Annotated[
-        bool, typer.Option("--explain", help="Show all ten probabilities and how many ReLUs fired in each layer.")
+        bool,
+        typer.Option(
+            "--explain",
+            help="Show every answer's probability (0–9, and ✗ for not a digit) and how many ReLUs fired in each layer.",
+        ),
     ] = False,
 ) -> None:
     """Read the digit in each image: a photo, a scan or a drawing.
@@ -380,7 +384,7 @@ def export(
     ],
     checkpoint: CheckpointOption = None,
 ) -> None:
-    """Write a model as ONNX (opset 17): a batch of pixel matrices in, the ten probabilities out.
+    """Write a model as ONNX (opset 17): a batch of pixel matrices in, each answer's probability out.
 
     The input is float32 (N, 28, 28) (the model's image size), 0 = paper and 255 = ink, as
     `digits show` prints it; standardization is inside the graph. Needs the onnx extra.

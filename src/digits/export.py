@@ -1,4 +1,5 @@
-"""A model file as ONNX, for runtimes other than Python: pixels in, the ten probabilities out.
+"""A model file as ONNX, for runtimes other than Python: pixels in, each answer's probability out
+(0 to 9, then "not a digit" where the model has it).
 
 The graph is written node by node with the `onnx` package (no torch, no tracing): reshape the
 (N, size, size) pixel matrices, 0 = paper and 255 = ink, to rows; scale to [0, 1] and

@@ -186,7 +186,7 @@ def test_drawing_a_1_and_a_7_and_dropping_a_photo(server, browser):
     page.wait_for_function("document.getElementById('digit').textContent === '7'", timeout=10_000)
     page.set_input_files("#file", str(ROOT / "examples" / "two.jpg"))
     page.wait_for_function("document.getElementById('digit').textContent === '2'", timeout=10_000)
-    assert page.locator("#bars li").count() == 10
+    assert page.locator("#bars li").count() == 11  # 0–9, then ✗ for not a digit
     assert "network of Linear+ReLU layers" in page.text_content("#model")
     page.close()
 

@@ -18,6 +18,7 @@ from PIL import Image
 from .errors import DigitsError, first_line
 from .framing import read_digit_image
 from .images import list_images
+from .non_digits import drawn_non_digits
 
 SAMPLE_DIR = Path(str(files("digits") / "mnist_sample"))  # 8,000 MNIST training digits
 TEST_DIR = Path(str(files("digits") / "mnist_test"))  # MNIST's official 10,000 test digits
@@ -218,7 +219,6 @@ def split_train_val(digits: Digits, val_fraction: float, seed: int) -> Split:
 def with_non_digits(split: Split, share: float, seed: int) -> Split:
     """The split with `share` drawn non-digits per digit added to each part, labelled NOT_A_DIGIT
     (the class after the digits); the pixel mean and std stay the digits' own."""
-    from .non_digits import drawn_non_digits
 
     def added(part: Digits, part_seed: list[int]) -> Digits:
         drawn = drawn_non_digits(round(share * len(part.labels)), part_seed, part.images.shape[1])

@@ -45,10 +45,10 @@ def find_marks(
         if not seeded[index]:
             continue
         rows, columns = found[0].stop - found[0].start, found[1].stop - found[1].start
-        mark = labels[found] == index
         if rows < SMALLEST_MARK and columns < SMALLEST_MARK:
             specks.append(index)
             continue
+        mark = labels[found] == index
         if _band_along_an_edge(mark, found, height, width):
             continue
         if near_edge is not None and near_edge[found][mark].mean() >= 0.5:

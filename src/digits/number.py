@@ -64,7 +64,8 @@ def number_marks(gray: np.ndarray, name: str = "image", image_size: int = 28) ->
     labels = np.where(digits_ink | (specks & _dots(ink.labels, ink.specks, DOT_SMALLEST * pen)), ink.labels, 0)
     runs = [_run(labels, start, end) for start, end in _column_runs((labels > 0).any(axis=0))]
     mass = [float(shades[:, left:right].sum()) for left, _, right, _ in runs]
-    tall = [box for box, amount in zip(runs, mass, strict=True) if amount >= NUMBER_MASS * max(mass)]
+    heavy = [amount >= NUMBER_MASS * max(mass) for amount in mass]  # lighter, a run is a speck, not a digit
+    tall = [box for box, enough in zip(runs, heavy, strict=True) if enough]
     heights = [bottom - top for _, top, _, bottom in tall]
     tallest = max(heights)
     row = [box for box, height in zip(tall, heights, strict=True) if height >= DIGIT_SHORTEST * tallest]
@@ -72,16 +73,16 @@ def number_marks(gray: np.ndarray, name: str = "image", image_size: int = 28) ->
     baseline = float(np.median([bottom for _, _, _, bottom in row]))
     height = max(baseline - top_line, 1.0)
     sized = [_digit_sized(labels[top:bottom, left:right], top, top_line, height) for left, top, right, bottom in runs]
-    readable = [i for i, amount in enumerate(mass) if sized[i] and amount >= NUMBER_MASS * max(mass)]
+    readable = [i for i, enough in enumerate(heavy) if sized[i] and enough]
     # a slash stands between two digits
     between = [i for i in readable if 0 < i < len(runs) - 1 and sized[i - 1] and sized[i + 1]]
     slashes = _slashes(readable, {i: _lean(ink.share, labels, runs[i]) for i in between})
     marks = []
-    for i, (box, amount) in enumerate(zip(runs, mass, strict=True)):
+    for i, box in enumerate(runs):
         left, top, right, bottom = box
         picture_box = ink.frame.to_picture(box)
         if sized[i]:
-            if amount < NUMBER_MASS * max(mass):
+            if not heavy[i]:
                 marks.append(NumberMark("left out", box, picture_box, text="too little ink for a digit"))
             elif i in slashes:
                 marks.append(NumberMark("separator", box, picture_box, text="/"))

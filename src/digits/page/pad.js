@@ -100,7 +100,7 @@ document.addEventListener("paste", (event) => readFile([...event.clipboardData.f
 
 fetch("/api/model").then((r) => r.json()).then((model) => {
   const m = model.metrics || {};
-  const accuracy = m.val_accuracy ? `, ${(m.val_accuracy * 100).toFixed(2)}% on its validation digits` : "";
+  const accuracy = m.val_accuracy ? `, ${(m.val_accuracy * 100).toFixed(2)}% on its validation images` : "";
   document.getElementById("model").textContent =
     `${model.checkpoint.split("/").pop()}: a ${model.layer_sizes.join("-")} network of Linear+ReLU layers, ` +
     `${model.parameters.toLocaleString()} parameters${accuracy}`;

@@ -91,7 +91,10 @@ def test_divergence_stops_with_advice(tmp_path, quick_config):
     output = str(tmp_path / "m.safetensors")
     result = run_digits("train", "--config", str(quick_config), "--lr", "1000", "--epochs", "2", "--output", output)
     assert result.returncode == 1
-    assert "training diverged at epoch 1" in result.stderr and "lower learning rate" in result.stderr
+    assert result.stderr.splitlines()[-1] == (
+        "error: training diverged at epoch 1 (the loss became nan): --lr 1000 is too high; "
+        "try a lower one (`digits lr-find` suggests one)"
+    )
     assert "Traceback" not in result.stderr
 
 
@@ -111,12 +114,22 @@ def test_missing_cuda_is_a_clear_error(tmp_path):
     assert result.stderr.strip() == "error: --device cuda: CUDA is not available on this machine (try --device cpu)"
 
 
-def _history(*rows: tuple[float, float, float, float]) -> list[EpochRecord]:
+def _history(*rows: tuple[float, float, float, float], overshoot: float = 0.0) -> list[EpochRecord]:
     history: list[EpochRecord] = []
     for epoch, (train_loss, val_loss, train_acc, val_acc) in enumerate(rows, 1):
         history.append(EpochRecord(epoch, train_loss, val_loss, train_acc, val_acc, 0.05, 1.0))
+        history[-1].overshoot = overshoot if epoch == 1 else 0.0
         history[-1].fit = epoch_fit(history)
     return history
+
+
+def _settings(**keys) -> Config:
+    """A default Config with `section__key=value` changes."""
+    config = Config()
+    for key, value in keys.items():
+        section, name = key.split("__")
+        setattr(getattr(config, section), name, value)
+    return config
 
 
 def test_diagnosis_underfitting():
@@ -124,7 +137,31 @@ def test_diagnosis_underfitting():
     assert history[-1].fit is Fit.UNDERFIT
     diagnosis = diagnose(history, Config())
     assert diagnosis.fit.verdict == "underfitting"
-    assert "60.0%" in diagnosis.advice and "more than 50 epochs" in diagnosis.advice
+    assert diagnosis.advice == (
+        "training accuracy is 60.0%: widen model.hidden beyond [512, 256], train for more than 50 epochs "
+        "or choose train.lr with `digits lr-find`"
+    )
+
+
+def test_underfitting_never_asks_for_a_rate_whose_loss_rose():
+    # the smoothed batch loss climbed 9% above its lowest in epoch 1: the steps overshoot
+    history = _history((1.75, 1.82, 0.40, 0.40), (1.24, 1.24, 0.59, 0.59), (0.62, 0.63, 0.81, 0.81), overshoot=0.09)
+    advice = diagnose(history, _settings(train__lr=0.3)).advice
+    assert "raise" not in advice
+    assert advice.startswith(
+        "training accuracy is 81.0%: lower train.lr = 0.3: in epoch 1 the training loss rose 9% above its lowest"
+    )
+
+
+def test_good_fit_needs_validation_loss_to_level_off():
+    still_falling = _history((0.30, 0.50, 0.96, 0.90), (0.20, 0.35, 0.97, 0.92), (0.15, 0.25, 0.975, 0.9425))
+    diagnosis = diagnose(still_falling, _settings(train__epochs=3))
+    assert diagnosis.fit is Fit.UNDERFIT
+    assert diagnosis.advice == "validation loss still fell 50% over the last 2 epochs: train for more than 3 epochs"
+    levelled = _history(*[(0.3 / n, 0.2 + 0.1 / n**2, 0.97, 0.96) for n in range(1, 7)])
+    assert diagnose(levelled, Config()).fit.verdict == "good fit"
+    one_epoch = diagnose(_history((0.1, 0.1, 0.97, 0.97)), _settings(train__epochs=1)).advice
+    assert one_epoch == "1 epoch cannot show the validation loss levelling off: train for more than 1 epoch"
 
 
 def test_diagnosis_overfitting_when_val_loss_rises_from_its_minimum():
@@ -135,9 +172,21 @@ def test_diagnosis_overfitting_when_val_loss_rises_from_its_minimum():
         (0.03, 0.15, 0.98, 0.960),
         (0.01, 0.16, 0.98, 0.955),
     )
-    assert [r.fit for r in history] == [Fit.GOOD] * 4 + [Fit.OVERFIT]
+    assert [r.fit for r in history] == [Fit.UNDERFIT] * 3 + [Fit.GOOD, Fit.OVERFIT]
     diagnosis = diagnose(history, Config())
-    assert diagnosis.fit.verdict == "overfitting" and "since epoch 2" in diagnosis.advice
+    assert diagnosis.fit.verdict == "overfitting"
+    assert diagnosis.advice.startswith("validation loss has risen since epoch 2 while training loss fell another 90%")
+
+
+def test_overfitting_when_validation_loss_stalls_while_training_loss_falls():
+    # the issue's run: validation loss never better after epoch 4, training loss falling on
+    rows = [(0.3 / n**2, 0.15 + 0.001 * abs(n - 4), 0.99, 0.96) for n in range(1, 8)]
+    assert diagnose(_history(*rows), _settings(train__epochs=7)).fit is Fit.OVERFIT
+    early = diagnose(_history(*rows), _settings(train__epochs=30, train__patience=3))
+    assert early.fit is Fit.OVERFIT
+    assert early.advice.startswith(
+        "training stopped early at epoch 7 (train.patience = 3): validation loss has not improved since epoch 4"
+    )
 
 
 def test_overfitting_advice_fits_the_config():
@@ -145,22 +194,18 @@ def test_overfitting_advice_fits_the_config():
         (0.3, 0.2, 0.96, 0.96), (0.1, 0.12, 0.97, 0.97), *[(0.1 / n, 0.14, 0.99, 0.96) for n in (2, 3, 4)]
     )
     assert diagnose(history, Config()).advice.endswith(
-        "try a higher train.weight_decay than 0.0005, model.dropout = 0.2 or narrower model.hidden than [512, 256]"
+        "try more training images, a higher train.weight_decay than 0.0005, model.dropout = 0.2 "
+        "or narrower model.hidden than [512, 256]"
     )
-    plain = Config()
-    plain.data.augment, plain.model.dropout = False, 0.3
+    plain = _settings(data__augment=False, model__dropout=0.3, data__train_images=500)
     advice = diagnose(history, plain).advice
-    assert "data.augment = true" in advice and "dropout" not in advice and "elastic" not in advice
+    assert "data.train_images above 500" in advice and "data.augment = true" in advice
+    assert "dropout" not in advice and "elastic" not in advice
 
 
 def test_a_gap_in_accuracy_alone_is_not_overfitting():
-    history = _history((0.01, 0.15, 1.0, 0.95))
+    history = _history(*[(0.01, 0.15, 1.0, 0.95)] * 3)
     assert diagnose(history, Config()).fit is Fit.GOOD
-
-
-def test_diagnosis_good_fit():
-    history = _history((0.3, 0.25, 0.96, 0.96), (0.2, 0.18, 0.97, 0.97), (0.15, 0.14, 0.975, 0.975))
-    assert diagnose(history, Config()).fit.verdict == "good fit"
 
 
 def test_small_noisy_data_that_still_learns_is_not_overfitting():
@@ -194,6 +239,32 @@ def test_val_bump_while_still_learning_is_not_overfitting():
     assert [r.fit for r in history] == [Fit.UNDERFIT] * 6
 
 
+def test_a_rate_too_high_is_named_in_a_real_run(tmp_path):
+    """`--lr 0.3` on the default network: the loss climbs in epoch 1; the advice is to lower the rate."""
+    result = run_digits("train", "--lr", "0.3", "--epochs", "3", "--output", str(tmp_path / "m.safetensors"))
+    assert result.returncode == 0, result.stderr
+    verdict = next(line for line in result.stdout.splitlines() if line.startswith("Verdict: "))
+    assert verdict.startswith("Verdict: underfitting") and "lower --lr 0.3" in verdict and "raise" not in verdict
+
+
+def test_early_stopping_is_said_in_the_table_summary_and_json(tmp_path):
+    config = tmp_path / "stop.toml"
+    config.write_text(
+        "[data]\ntrain_images = 500\naugment = false\nnon_digits = 0\n[model]\nhidden = [1024]\n"
+        '[train]\nepochs = 30\npatience = 2\nweight_decay = 0.0\nschedule = "constant"\n'
+    )
+    output = tmp_path / "m.safetensors"
+    text = run_digits("train", "--config", str(config), "--output", str(output))
+    assert text.returncode == 0, text.stderr
+    stop = next(line for line in text.stdout.splitlines() if line.startswith("Stopped early"))
+    epochs = len(RunFiles.beside(output).history.read_text().splitlines()) - 1
+    assert epochs < 30 and stop.startswith(f"Stopped early after epoch {epochs}: validation loss has not improved")
+    assert "Verdict: overfitting — training stopped early" in text.stdout
+    summary = json.loads(run_digits("train", "--config", str(config), "--output", str(output), "--json").stdout)
+    assert summary["stopped"] == "early" and summary["history"][-1]["epoch"] == epochs
+    assert summary["diagnosis"]["fit"] == "overfit"
+
+
 def test_resume_ends_where_the_uninterrupted_run_ends(tmp_path):
     whole = train(_config(tmp_path, "whole", epochs=4))
     config = _config(tmp_path, "cut", epochs=4)
@@ -225,7 +296,21 @@ def test_resume_refuses_other_settings_and_finished_runs(one_epoch_run):
     assert "this run was started with other settings (train.lr)" in changed.stderr
     finished = run_digits("train", "--epochs", "1", "--output", output, "--resume")
     assert finished.returncode == 1
-    assert "this run already finished all its epochs (--epochs 1)" in finished.stderr
+    assert finished.stderr.strip().endswith(
+        "this run finished all its 1 epochs; to continue it, ask for more (--epochs 11 for 10 more)"
+    )
+
+
+def test_a_finished_run_continues_for_more_epochs(one_epoch_run):
+    output = str(one_epoch_run)
+    result = run_digits("train", "--epochs", "3", "--output", output, "--resume")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.startswith(
+        "Continuing after epoch 1, up to epoch 3: the learning-rate schedule starts again from its peak "
+        "over the 2 epochs left"
+    )
+    assert [line.split()[0] for line in result.stdout.splitlines()[1:3]] == ["2", "3"]
+    assert [r["epoch"] for r in load_resume_state(RunFiles.beside(output).state)["history"]] == [1, 2, 3]
 
 
 def test_ctrl_c_keeps_the_best_model_and_says_how_to_resume(tmp_path):
@@ -235,7 +320,9 @@ def test_ctrl_c_keeps_the_best_model_and_says_how_to_resume(tmp_path):
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 130
-    assert "to continue, run the same command with --resume" in stderr and "Traceback" not in stderr
+    last = stderr.strip().splitlines()[-1]
+    assert last.startswith("Interrupted after epoch ") and "Traceback" not in stderr
+    assert last.endswith(f"to continue: digits train --output {output} --epochs 300 --resume")
     assert load_model(output).metrics["epoch"] >= 1
     assert load_resume_state(RunFiles.beside(output).state)["history"]
 
@@ -245,7 +332,7 @@ def test_early_stopping_after_patience_epochs_without_improvement(tmp_path):
     config = _config(tmp_path, "stuck", epochs=10, patience=2, lr=1e-12, momentum=0.0, schedule="constant")
     result = train(config)
     assert [r.epoch for r in result.history] == [1, 2, 3]
-    assert result.best_epoch == 1
+    assert result.best_epoch == 1 and result.stopped == "early"
 
 
 def test_dropout_and_label_smoothing_train(tmp_path):
@@ -277,7 +364,8 @@ def test_training_input_is_the_same_as_inference_input(test_split):
 
 
 def test_lr_find_takes_the_very_step_that_training_takes(tmp_path):
-    from digits.lr_finder import SMOOTHING, find_lr
+    from digits.history import SMOOTHING
+    from digits.lr_finder import find_lr
     from digits.trainer import make_optimizer, setup, step
 
     config = _config(tmp_path, "sweep", label_smoothing=0.2)  # with affine and elastic augmentation, as default

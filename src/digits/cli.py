@@ -7,6 +7,7 @@ Heavy modules (torch, numpy, matplotlib) are imported inside the commands that n
 from __future__ import annotations
 
 import os
+import shlex
 import signal
 import sys
 from pathlib import Path
@@ -114,7 +115,9 @@ def train(
     resume: Annotated[
         bool,
         typer.Option(
-            "--resume", help="Continue the interrupted run saved at the output, with the same config and flags."
+            "--resume",
+            help="Continue the run saved at the output, with the same config and flags; "
+            "with a higher --epochs, a finished one goes on for more.",
         ),
     ] = False,
     print_config: Annotated[
@@ -157,12 +160,13 @@ def train(
     finally:
         signal.signal(signal.SIGTERM, previous_handler)
         progress.stop()
-    if result.stopped:
-        report.training_stopped(result)
+    if result.stopped in ("interrupted", "terminated"):
+        arguments = sys.argv[1:] if "--resume" in sys.argv else [*sys.argv[1:], "--resume"]
+        report.training_stopped(result, shlex.join(["digits", *arguments]))
         raise typer.Exit(130 if result.stopped == "interrupted" else 143)
     if json_output:
         return print(report.json_line(result))
-    report.training_summary(result)
+    report.training_summary(result, cfg.train.patience)
 
 
 @app.command("lr-find", cls=_Command, short_help="Sweep the learning rate over a few hundred batches; suggest one.")
@@ -232,7 +236,7 @@ def evaluate(
             else f"No mistakes to draw: {errors} not written",
             markup=False,
         )
-    report.skipped_files(result.skipped)
+    report.left_out(str(result.data), result.skipped, result.missing, "those digits are not measured")
     if json_output:
         print(report.json_line(result))
     else:
@@ -313,20 +317,71 @@ def info(
         ),
     ] = None,
     json_output: JsonOption = False,
+    weights: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="FILE",
+            help="Also draw the first layer's weights, one tile per unit, into this picture (.png, .jpg, .svg, .pdf).",
+        ),
+    ] = None,
 ) -> None:
     """Show what a model is made of: its layers, their parameters and activations, how it was trained.
 
     Parameters are the numbers stored in the weight matrices and bias vectors; activations are
-    the numbers each layer computes from them for one image.
+    the numbers each layer computes from them for one image. With --weights, each first-layer
+    unit's weights are drawn as an image: the pattern of ink it responds to.
     """
     from .checkpoint import load_model
     from .config import config_to_toml
     from .inference import summarize
 
-    summary = summarize(load_model(checkpoint))
+    model = load_model(checkpoint)
+    if weights is not None:
+        with needs_extra("drawing the weights"):
+            from .plots import first_layer_weights
+
+        drawn = first_layer_weights(model, weights)
+        report.err.print(f"The first layer's weights are drawn in {drawn}", markup=False)
+    summary = summarize(model)
     if json_output:
         return print(report.json_line(summary))
     report.model_summary(summary, config_to_toml(summary.config))
+
+
+@app.command(cls=_Command, short_help="Compare training runs: settings that differ, best epochs, curves.")
+def compare(
+    runs: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            metavar="RUN...",
+            help="Runs to compare: each a model file (m.safetensors) or its history (m.history.csv).",
+            show_default=False,
+        ),
+    ] = None,
+    plot: Annotated[
+        Path, typer.Option(metavar="FILE", help="Where to draw the runs' curves (.png, .jpg, .svg, .pdf).")
+    ] = Path("compare.png"),
+    json_output: JsonOption = False,
+) -> None:
+    """Compare training runs side by side: the settings that differ, best epoch, verdict and time.
+
+    Each run is read from the files digits train writes: the model file, whose header holds
+    the config, and the history beside it. One row per run, and one picture with every run's
+    loss and validation accuracy per epoch, the best epochs marked.
+    """
+    from .runs import compare as compare_runs
+    from .runs import load_runs
+
+    loaded = load_runs(runs or [])
+    with needs_extra("drawing the comparison"):
+        from .plots import compared_curves
+
+    comparison = compare_runs(loaded)
+    comparison.plot = compared_curves(loaded, plot)
+    report.err.print(f"The runs' curves are drawn in {comparison.plot}", markup=False)
+    if json_output:
+        return print(report.json_line(comparison))
+    report.comparison(comparison)
 
 
 @app.command(cls=_Command, short_help="Print the matrix of numbers the model sees for an image.")

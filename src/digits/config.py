@@ -27,6 +27,7 @@ class DataConfig:
     path: str = ""  # root directory, for "mnist" and "folder"
     image_size: int = 28  # each image becomes an image_size × image_size pixel matrix
     val_fraction: float = 0.1  # share of the training images held out for validation
+    train_images: int = 0  # learn from only this many of the rest (a small slice overfits); 0: all of them
     augment: bool = True  # small random rotations, scalings and shifts while training
     elastic: bool = True  # with augment, also bend the strokes (elastic distortion)
     non_digits: float = 0.1  # drawn non-digits per digit, learned as an eleventh answer, "not a digit"; 0: none
@@ -34,7 +35,7 @@ class DataConfig:
 
 @dataclass
 class ModelConfig:
-    hidden: list[int] = field(default_factory=lambda: [512, 256])  # hidden layer widths
+    hidden: list[int] = field(default_factory=lambda: [512, 256])  # hidden layer widths; [] is a linear classifier
     dropout: float = 0.0  # share of hidden activations zeroed at random while training
 
 
@@ -71,7 +72,7 @@ class Config:
         section, name = key.split(".")
         value = getattr(getattr(self, section), name) if value is None else value
         if key in self.flags:
-            return f"--{name.replace('_', '-')} {value}"
+            return f"--{name.replace('_', '-')} {f'{value:g}' if isinstance(value, float) else value}"
         return f"{key} = {_toml_value(value)}"
 
 
@@ -81,7 +82,8 @@ RULES: dict[str, tuple[Any, str]] = {
     "data.image_size": (lambda v: 8 <= v <= 256, "between 8 and 256"),
     "data.val_fraction": (lambda v: 0 < v < 1, "between 0 and 1 (exclusive)"),
     "data.non_digits": (lambda v: 0 <= v <= 1, "between 0 and 1"),
-    "model.hidden": (lambda v: len(v) > 0 and all(n > 0 for n in v), "a non-empty list of positive widths"),
+    "data.train_images": (lambda v: v >= 0, "0 (all) or more"),
+    "model.hidden": (lambda v: all(n > 0 for n in v), "a list of positive widths ([] for no hidden layer)"),
     "model.dropout": (lambda v: 0 <= v < 1, "in [0, 1)"),
     "train.label_smoothing": (lambda v: 0 <= v < 1, "in [0, 1)"),
     "train.patience": (lambda v: v >= 0, "0 or more"),
@@ -135,6 +137,13 @@ def config_from_dict(raw: dict[str, Any], origin: str) -> Config:
     config = Config()
     sections = {f.name: getattr(config, f.name) for f in dataclasses.fields(config)}
     for section_name, table in raw.items():
+        home = [
+            name for name, section in sections.items() if section_name in {f.name for f in dataclasses.fields(section)}
+        ]
+        if section_name not in sections and home and not isinstance(table, dict):
+            raise ConfigError(
+                f"{origin}: {section_name} is outside any section; put it under [{home[0]}] (as {home[0]}.{section_name})"
+            )
         if section_name not in sections:
             raise ConfigError(f"{origin}: unknown section [{section_name}]{_suggest(section_name, sections)}")
         if not isinstance(table, dict):

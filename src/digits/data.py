@@ -6,6 +6,7 @@ Everything here is numpy and Pillow, never torch, so that evaluate and predict n
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import re
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ class Digits:
     labels: np.ndarray
     source: str  # where they came from, for messages
     skipped: list[str] = field(default_factory=list)  # why each image file that could not be read was left out
+    missing: list[str] = field(default_factory=list)  # the digits an image folder has no subfolder for
 
 
 @dataclass
@@ -44,6 +46,8 @@ class Split:
     val: Digits
     mean: float  # pixel mean of the training part, after scaling to [0, 1]
     std: float
+    skipped: list[str] = field(default_factory=list)  # as Digits.skipped, for the images split
+    missing: list[str] = field(default_factory=list)  # as Digits.missing
 
 
 def load_source(source: str, path: str, split: str, image_size: int) -> Digits:
@@ -190,11 +194,13 @@ def load_image_folder(root: Path, image_size: int) -> Digits:
                 skipped.append(str(e))
     if not images:
         raise DigitsError(f"{root}: none of its {len(skipped)} images could be read ({skipped[0]})")
-    return Digits(np.stack(images), np.array(labels, dtype=np.int64), str(root), skipped)
+    missing = [digit for digit in CLASSES if not (root / digit).is_dir()]
+    return Digits(np.stack(images), np.array(labels, dtype=np.int64), str(root), skipped, missing)
 
 
-def split_train_val(digits: Digits, val_fraction: float, seed: int) -> Split:
-    """A seeded, stratified split: each digit keeps its share in both parts."""
+def split_train_val(digits: Digits, val_fraction: float, seed: int, train_images: int = 0) -> Split:
+    """A seeded, stratified split: each digit keeps its share in both parts. With `train_images`,
+    the training part is a seeded random slice of that many of the rest; validation stays whole."""
     rng = np.random.default_rng(seed)
     val_index = []
     for label in np.unique(digits.labels):
@@ -202,7 +208,10 @@ def split_train_val(digits: Digits, val_fraction: float, seed: int) -> Split:
         val_index.append(members[: round(len(members) * val_fraction)])
     is_val = np.zeros(len(digits.labels), dtype=bool)
     is_val[np.concatenate(val_index)] = True
-    train = Digits(digits.images[~is_val], digits.labels[~is_val], digits.source)
+    train_index = np.flatnonzero(~is_val)
+    if 0 < train_images < len(train_index):
+        train_index = np.sort(rng.permutation(train_index)[:train_images])
+    train = Digits(digits.images[train_index], digits.labels[train_index], digits.source)
     val = Digits(digits.images[is_val], digits.labels[is_val], digits.source)
     if len(train.labels) == 0 or len(val.labels) == 0:
         raise DigitsError(f"{digits.source}: too few images to hold out a validation share of {val_fraction}")
@@ -213,7 +222,7 @@ def split_train_val(digits: Digits, val_fraction: float, seed: int) -> Split:
     values = np.arange(256) / 255
     mean = float(counts @ values / counts.sum())
     std = float(np.sqrt(counts @ (values - mean) ** 2 / counts.sum()))
-    return Split(train, val, mean=mean, std=std)
+    return Split(train, val, mean, std, digits.skipped, digits.missing)
 
 
 def with_non_digits(split: Split, share: float, seed: int) -> Split:
@@ -225,7 +234,7 @@ def with_non_digits(split: Split, share: float, seed: int) -> Split:
         labels = np.full(len(drawn), len(CLASSES), dtype=np.int64)
         return Digits(np.concatenate([part.images, drawn]), np.concatenate([part.labels, labels]), part.source)
 
-    return Split(added(split.train, [seed, 0]), added(split.val, [seed, 1]), split.mean, split.std)
+    return dataclasses.replace(split, train=added(split.train, [seed, 0]), val=added(split.val, [seed, 1]))
 
 
 def normalize(images: np.ndarray, mean: float, std: float) -> np.ndarray:

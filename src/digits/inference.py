@@ -151,6 +151,7 @@ class Evaluation:
     answers: list[str]  # the model's answers: the digits, and "not a digit" where it has it
     most_confused: list[Confusion]  # the commonest mistakes, most frequent first
     skipped: list[str]  # why each image file that could not be read was left out
+    missing: list[str]  # the digits an image folder has no subfolder for
     digits: Digits = field(metadata={"json": False})  # the images evaluated, and per image:
     losses: np.ndarray = field(metadata={"json": False})  # its cross-entropy
     predicted: np.ndarray = field(metadata={"json": False})  # the class index read
@@ -201,6 +202,7 @@ def evaluate(model: ModelFile, digits: Digits) -> Evaluation:
         answers=model.classes,
         most_confused=_most_confused(confusion, model.classes),
         skipped=digits.skipped,
+        missing=digits.missing,
         digits=digits,
         losses=losses,
         predicted=predicted,

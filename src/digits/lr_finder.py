@@ -16,10 +16,10 @@ import torch
 
 from .config import Config
 from .errors import DigitsError
+from .history import SmoothedLoss
 from .trainer import make_optimizer, setup, step
 from .training_data import TrainingData
 
-SMOOTHING = 0.98  # exponential moving average of the loss, as fast.ai smooths it
 BLOW_UP = 4.0  # stop once the smoothed loss is this many times its minimum
 
 
@@ -40,7 +40,7 @@ def find_lr(config: Config, start: float = 1e-5, end: float = 10.0, steps: int =
     factor = (end / start) ** (1 / max(steps - 1, 1))
     rates: list[float] = []
     losses: list[float] = []
-    average, best, stopped_early = 0.0, math.inf, None
+    watch, stopped_early = SmoothedLoss(), None
     for number, (inputs, targets) in enumerate(_endless_batches(data, config.train.batch_size)):
         if number == steps:
             break
@@ -48,15 +48,13 @@ def find_lr(config: Config, start: float = 1e-5, end: float = 10.0, steps: int =
         for group in optimizer.param_groups:
             group["lr"] = lr
         loss, _ = step(model, inputs, targets, "train", optimizer, config.train.label_smoothing)
-        average = SMOOTHING * average + (1 - SMOOTHING) * loss.item()
-        smoothed = average / (1 - SMOOTHING ** (number + 1))  # without the bias toward the 0 it started at
+        smoothed = watch.add(loss.item())
         if not math.isfinite(smoothed):
             stopped_early = f"the loss became {smoothed} at lr {lr:.3g}"
             break
         rates.append(lr)
         losses.append(smoothed)
-        best = min(best, smoothed)
-        if smoothed > BLOW_UP * best:
+        if smoothed > BLOW_UP * watch.lowest:
             stopped_early = f"the loss blew up past {BLOW_UP:g}× its lowest at lr {lr:.3g}"
             break
     if len(rates) < 10:

@@ -1,4 +1,4 @@
-"""Pictures of a run: the training curves, and the worst mistakes (PNG, JPEG, SVG or PDF, by the file's suffix).
+"""Pictures: training curves, runs compared, first-layer weights, worst mistakes (PNG, JPEG, SVG or PDF).
 
 matplotlib's object API with the Agg canvas: no display needed, and no pyplot (whose import
 alone costs a third of a second). Imported only by the commands that draw.
@@ -10,8 +10,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from .errors import DigitsError
 
@@ -33,11 +35,79 @@ def training_curves(history: Sequence, best_epoch: int, verdict: str, advice: st
         axes.plot(epochs, val, marker=".", label="validation")
         axes.axvline(best_epoch, color="grey", linestyle="--", linewidth=1, label=f"best epoch ({best_epoch})")
         axes.set_xlabel("epoch")
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))  # epochs are whole: no 0.96, 1.04
+        axes.set_xlim(0.5, epochs[-1] + 0.5)
         axes.set_title(name)
         axes.grid(alpha=0.3)
         axes.legend()
     loss.set_yscale("log")
+    # a margin of their own scale round the curves: one epoch's two points must not fill the axes
+    losses = [value for r in history for value in (r.train_loss, r.val_loss)]
+    loss.set_ylim(min(losses) / 1.5, max(losses) * 1.5)
+    accuracy.set_ylim(min(min(r.train_accuracy, r.val_accuracy) for r in history) - 0.02, 1.0)
     figure.suptitle(f"{verdict}: {advice}", fontsize=9, wrap=True)
+    return _save(figure, path)
+
+
+def compared_curves(runs: Sequence, path: Path) -> Path:
+    """Several runs (runs.Run) side by side: loss (validation solid, training dashed, log scale) and
+    validation accuracy per epoch, one colour per run, each run's best epoch marked with a dot."""
+    picture_format(path)  # a name it cannot write is refused before any drawing
+    figure = Figure(figsize=CURVES_SIZE, dpi=DPI, layout="constrained")
+    loss, accuracy = figure.subplots(1, 2)
+    for i, run in enumerate(runs):
+        colour, epochs, best = f"C{i % 10}", [r.epoch for r in run.history], run.best
+        loss.plot(epochs, [r.val_loss for r in run.history], color=colour, label=run.name)
+        loss.plot(epochs, [r.train_loss for r in run.history], color=colour, linestyle="--")
+        loss.plot(best.epoch, best.val_loss, "o", color=colour)
+        accuracy.plot(epochs, [r.val_accuracy for r in run.history], color=colour, label=run.name)
+        accuracy.plot(best.epoch, best.val_accuracy, "o", color=colour)
+    # the line styles, once, in grey: the colours are the runs
+    loss.plot([], [], color="grey", label="validation")
+    loss.plot([], [], color="grey", linestyle="--", label="training")
+    loss.plot([], [], "o", color="grey", label="best epoch")
+    loss.set_yscale("log")
+    loss.set_title("loss (cross-entropy)")
+    accuracy.set_title("validation accuracy")
+    for axes in (loss, accuracy):
+        axes.set_xlabel("epoch")
+        axes.xaxis.get_major_locator().set_params(integer=True)
+        axes.grid(alpha=0.3)
+        axes.legend(fontsize=8)
+    figure.suptitle(f"{len(runs)} runs compared", fontsize=9)
+    return _save(figure, path)
+
+
+def first_layer_weights(model: Any, path: Path, most: int = 64) -> Path:
+    """Each unit's incoming weights from the first layer (checkpoint.ModelFile), as an image_size × image_size
+    tile, red negative and blue positive, each tile on its own scale. Hidden units are ordered by the L2
+    norm of their outgoing weights (the `most` first are drawn); a linear model's tiles are its classes."""
+    picture_format(path)
+    first = model.weights[0]  # (n_out, image_size**2)
+    if len(model.layer_sizes) == 2:  # a linear classifier: one template per class, in class order
+        units = list(range(len(first)))
+        titles = ["✗" if name == "not a digit" else name for name in model.classes]
+        heading = f"First layer: the {len(units)} class templates"
+    else:
+        importance = np.linalg.norm(model.weights[1], axis=0)  # each hidden unit's outgoing weights
+        units = [int(u) for u in np.argsort(-importance, kind="stable")[:most]]
+        titles = [f"unit {u}" for u in units]
+        heading = (
+            f"First layer: {len(units)} of {len(first)} hidden units, "
+            "ordered by the L2 norm of their outgoing weights, largest first"
+        )
+    rows = -(-len(units) // 8)
+    columns = -(-len(units) // rows)  # rows evenly filled, at most 8 tiles each
+    figure = Figure(figsize=(columns * 1.25, rows * 1.4 + 0.4), dpi=DPI, layout="constrained")
+    for axes in figure.subplots(rows, columns, squeeze=False).flat:
+        axes.set_axis_off()
+    size = model.image_size
+    for axes, unit, title in zip(figure.axes, units, titles, strict=False):
+        tile = first[unit].reshape(size, size)
+        scale = float(np.abs(tile).max()) or 1.0  # its own symmetric scale, so that its pattern shows
+        axes.imshow(tile, cmap="RdBu", vmin=-scale, vmax=scale)
+        axes.set_title(title, fontsize=8)
+    figure.suptitle(f"{heading}\n(red negative, blue positive, each tile on its own scale)", fontsize=9)
     return _save(figure, path)
 
 

@@ -73,6 +73,15 @@ class TrainingProgress:
     def on_start(self, plan: Any) -> None:
         self.epochs = plan.epochs
         sizes = "-".join(str(n) for n in plan.layer_sizes)
+        left_out(plan.source, plan.skipped, plan.missing, "the model will never learn to read those digits")
+        if plan.schedule_restarted:
+            err.print(
+                f"Continuing after epoch {plan.resumed_from}, up to epoch {plan.epochs}: the learning-rate schedule "
+                f"starts again from its peak over the {_count(plan.epochs - plan.resumed_from, 'epoch')} left",
+                markup=False,
+            )
+        elif plan.resumed_from:
+            err.print(f"Resuming after epoch {plan.resumed_from} of {plan.epochs}", markup=False)
         err.print(
             f"Training a {sizes} network on {plan.train_samples:,} images"
             + (f", {plan.non_digits:,} of them drawn non-digits" if plan.non_digits else "")
@@ -105,22 +114,31 @@ class TrainingProgress:
             out.print(text, markup=markup)
 
 
-def training_summary(result: Any) -> None:
-    best = result.history[result.best_epoch - 1]
-    train_curve, val_curve = _sparklines([r.train_loss for r in result.history], [r.val_loss for r in result.history])
-    out.print(f"\ntrain loss {train_curve}\nval loss   {val_curve}", markup=False)
-    out.print(f"Best epoch {best.epoch}: val loss {best.val_loss:.4f}, val accuracy {best.val_accuracy:.2%}")
+def training_summary(result: Any, patience: int) -> None:
+    best, last = result.history[result.best_epoch - 1], result.history[-1]
+    if result.stopped == "early":
+        out.print(
+            f"Stopped early after epoch {last.epoch}: validation loss has not improved for "
+            f"{_count(last.epoch - best.epoch, 'epoch')} (patience {patience})",
+            markup=False,
+        )
+    if len(result.history) > 1:  # one epoch is a point, not a curve
+        train_curve, val_curve = _sparklines(
+            [r.train_loss for r in result.history], [r.val_loss for r in result.history]
+        )
+        out.print(f"\ntrain loss {train_curve}\nval loss   {val_curve}", markup=False)
+    out.print(f"Best epoch {best.epoch}: val loss {_loss(best.val_loss)}, val accuracy {best.val_accuracy:.2%}")
     fit = result.diagnosis.fit
     out.print(f"Verdict: [bold {fit.colour}]{fit.verdict}[/] — {escape(result.diagnosis.advice)}")
     out.print(f"Saved {result.output} (history: {result.history_file}, curves: {result.curves})", markup=False)
 
 
-def training_stopped(result: Any) -> None:
+def training_stopped(result: Any, command: str) -> None:
     how = result.stopped.capitalize()
     if result.saved:
         err.print(
-            f"{how}. The best model so far is at {escape(str(result.output))}; "
-            "to continue, run the same command with --resume"
+            f"{how} after epoch {result.history[-1].epoch}. The best model so far is at {escape(str(result.output))}; "
+            f"to continue: {escape(command)}"
         )
     else:
         err.print(f"{how} before the first epoch finished; nothing was saved")
@@ -136,9 +154,14 @@ def _epoch_header() -> str:
 
 def _epoch_row(r: Any) -> str:
     return (
-        f"{r.epoch:>5}  {r.train_loss:>10.4f}  {r.val_loss:>8.4f}  {r.train_accuracy:>9.2%}  "
+        f"{r.epoch:>5}  {_loss(r.train_loss):>10}  {_loss(r.val_loss):>8}  {r.train_accuracy:>9.2%}  "
         f"{r.val_accuracy:>7.2%}  {r.lr:>8.3g}  {r.seconds:>5.1f}s  [{r.fit.colour}]{r.fit.value}[/]"
     )
+
+
+def _loss(value: float) -> str:
+    """Four decimals, or three significant digits where those would round a small loss to 0.0000."""
+    return f"{value:.4f}" if value >= 1e-3 else f"{value:.2e}"
 
 
 def _sparklines(*series: list[float], width: int = 60) -> list[str]:
@@ -157,26 +180,36 @@ def _sparklines(*series: list[float], width: int = 60) -> list[str]:
 
 
 def lr_finding(finding: Any) -> None:
-    out.print(_loss_curve(finding.learning_rates, finding.losses), markup=False)
+    out.print(_loss_curve(finding.learning_rates, finding.losses, finding.suggestion), markup=False)
     if finding.stopped_early:
         out.print(f"\nStopped after {len(finding.losses)} batches: {finding.stopped_early}.", markup=False)
     out.print(f"\nSuggested learning rate: [bold]{finding.suggestion:.3g}[/] (a tenth of where the loss was lowest)")
     out.print(f"Try it: digits train --lr {finding.suggestion:.3g}", markup=False)
 
 
-def _loss_curve(rates: list[float], losses: list[float], width: int = 64, height: int = 14) -> str:
-    """A text plot of loss (up) against log learning rate (right)."""
-    low, high = min(losses), min(max(losses), 4 * min(losses))
+def _loss_curve(rates: list[float], losses: list[float], suggestion: float, width: int = 64, height: int = 14) -> str:
+    """A text plot of loss (up) against log learning rate (right), the suggested rate marked below.
+
+    The loss axis spans the descent, from the lowest loss up to the highest before it: the
+    blow-up after the lowest point is drawn along the top row, so that it cannot flatten the
+    part of the curve a person reads.
+    """
+    lowest = min(range(len(losses)), key=losses.__getitem__)
+    low, high = losses[lowest], max(losses[: lowest + 1])
     first, last = math.log10(rates[0]), math.log10(rates[-1])
+
+    def column(rate: float) -> int:
+        return round((math.log10(rate) - first) / max(last - first, 1e-12) * (width - 1))
+
     grid = [[" "] * width for _ in range(height)]
     for rate, loss in zip(rates, losses, strict=True):
-        column = round((math.log10(rate) - first) / max(last - first, 1e-12) * (width - 1))
         row = round((min(loss, high) - low) / max(high - low, 1e-12) * (height - 1))
-        grid[height - 1 - row][column] = "•"
+        grid[height - 1 - row][column(rate)] = "•"
     lines = [f"{high:>7.3f} ┤" + "".join(grid[0])]
     lines += ["        │" + "".join(row) for row in grid[1:-1]]
     lines.append(f"{low:>7.3f} ┤" + "".join(grid[-1]))
     lines.append("        └" + "─" * width)
+    lines.append(" " * (9 + column(suggestion)) + f"▲ {suggestion:.3g}, suggested")
     lines.append(f"         lr {rates[0]:<.0e}{'learning rate (log scale)':^{width - 16}}{rates[-1]:>.0e}")
     return "loss\n" + "\n".join(lines)
 
@@ -204,12 +237,16 @@ def evaluation(result: Any) -> None:
         out.print(f"Most confused: {pairs}", markup=False)
 
 
-def skipped_files(skipped: list[str]) -> None:
+def left_out(source: str, skipped: list[str], missing: list[str], missing_means: str) -> None:
+    """The image files left out and why, then the digits with no folder and what that means."""
     for message in skipped:
         error(message)
     if skipped:
         verb = "was" if len(skipped) == 1 else "were"
         err.print(f"{_count(len(skipped), 'file')} could not be read and {verb} left out", markup=False)
+    if missing:
+        folders = ", ".join(f"{digit}/" for digit in missing)
+        err.print(f"[yellow]warning:[/] {escape(source)} has no folder {folders}: {missing_means}")
 
 
 # --- predict and show
@@ -371,3 +408,49 @@ def model_summary(summary: Any, config_toml: str) -> None:
     versions = ", ".join(f"{name} {version}" for name, version in summary.versions.items())
     out.print(f"saved with {versions}\n\nconfig:", markup=False)
     out.print(config_toml, markup=False, end="")
+
+
+# --- compare
+
+
+def comparison(c: Any) -> None:
+    """One row per run (runs.Comparison): the settings that differ, the best epoch, the verdict and the time.
+
+    Each differing setting gets a column where the table fits the terminal; where it does not,
+    they share one column, a setting a line."""
+    table = _comparison_table(c, stacked=False)
+    if c.differing and out.measure(table, options=out.options.update_width(10_000)).maximum > out.width:
+        table = _comparison_table(c, stacked=True)
+    out.print(table)
+    if len(c.runs) > 1 and not c.differing:
+        out.print("No setting differs between the runs (train.output and train.device aside).", markup=False)
+
+
+def _comparison_table(c: Any, stacked: bool) -> Table:
+    table = Table(title=f"{_count(len(c.runs), 'run')} compared")
+    table.add_column("run", overflow="fold")
+    for key in ["settings"] if stacked else c.differing:
+        table.add_column(key, overflow="fold")
+    for heading in ("best epoch", "val loss", "val acc", "verdict", "time"):
+        table.add_column(heading, justify="left" if heading == "verdict" else "right", no_wrap=True)
+    for run in c.runs:
+        values = [_setting(run.settings[key]) for key in c.differing]
+        if stacked:
+            values = [f"{key} = {value}" for key, value in zip(c.differing, values, strict=True)]
+        table.add_row(
+            escape(run.name),
+            *([escape("\n".join(values))] if stacked else map(escape, values)),
+            f"{run.best_epoch} of {run.epochs}",
+            f"{run.val_loss:.4f}",
+            f"{run.val_accuracy:.2%}",
+            f"[{run.fit.colour}]{run.verdict}[/]",
+            f"{run.seconds:.1f}s",
+        )
+    return table
+
+
+def _setting(value: Any) -> str:
+    """A config value as it is written in a config file: true, [512, 256], 0.05."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return f"{value:g}" if isinstance(value, float) else str(value)

@@ -13,7 +13,7 @@ import math
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
 from typing import Literal
@@ -25,7 +25,7 @@ from . import checkpoint
 from .config import Config
 from .data import CLASSES, NOT_A_DIGIT, load_source, split_train_val, with_non_digits
 from .errors import DigitsError
-from .history import Diagnosis, EpochRecord, diagnose, epoch_fit
+from .history import Diagnosis, EpochRecord, SmoothedLoss, diagnose, epoch_fit
 from .model import DigitMLP
 from .run_files import RunFiles
 from .training_data import Part, TrainingData
@@ -46,6 +46,11 @@ class TrainingPlan:
     epochs: int
     device: str
     non_digits: int = 0  # of train_samples, drawn things that are not digits
+    resumed_from: int = 0  # epochs already done, when resuming
+    schedule_restarted: bool = False  # resumed for other epochs: the lr schedule starts again over those left
+    skipped: list[str] = field(default_factory=list)  # image files left out, and why
+    missing: list[str] = field(default_factory=list)  # digits a folder source has no subfolder for
+    source: str = ""  # where the images came from
 
 
 @dataclass
@@ -57,7 +62,8 @@ class TrainResult:
     history_file: Path
     curves: Path
     saved: bool  # the run's files are on disk: the best model so far and the state to resume from
-    stopped: str | None = None  # "interrupted" (Ctrl-C) or "terminated" (SIGTERM) when it did not finish
+    # "early" when train.patience ended it; "interrupted" (Ctrl-C) or "terminated" (SIGTERM) when it did not finish
+    stopped: str | None = None
 
 
 class Terminated(BaseException):
@@ -75,6 +81,9 @@ def train(
 
     With `resume`, continue the run whose state lies beside the output: it must have been
     started with the same config, and it ends exactly where the uninterrupted run would have.
+    Only train.epochs (and train.patience) may differ: a finished, stopped or interrupted run
+    then goes on to the new number of epochs, its schedule started again over the epochs left.
+    train.patience ends a run whose validation loss has not improved for that many epochs.
     The files are written after the first epoch, then every SAVE_EVERY seconds, at the end, and
     when the run stops early for any reason, so an interrupted run keeps its best model and can
     resume from its last finished epoch. Ctrl-C (KeyboardInterrupt) and `Terminated` end the run
@@ -93,14 +102,23 @@ def train(
             state = _resume_state(files.state, config) if resume else None
             model, data = setup(config)
             optimizer = make_optimizer(model, cfg.lr, config)
-            schedule = make_schedule(optimizer, cfg.schedule, cfg.epochs * math.ceil(len(data) / cfg.batch_size))
+            steps = math.ceil(len(data) / cfg.batch_size)
+            schedule = make_schedule(optimizer, cfg.schedule, cfg.epochs * steps)
+            done, restarted = 0, False
             if state:
+                history, best_epoch, saved, done = state["history"], state["best_epoch"], True, len(state["history"])
+                restarted = state["config"]["train"]["epochs"] != cfg.epochs
                 model.load_state_dict(state["model"])
                 optimizer.load_state_dict(state["optimizer"])
-                schedule.load_state_dict(state["schedule"])
+                if restarted:  # continued for other epochs: the schedule starts again, over the epochs left
+                    for group in optimizer.param_groups:
+                        group["lr"] = cfg.lr
+                        group.pop("initial_lr", None)
+                    schedule = make_schedule(optimizer, cfg.schedule, (cfg.epochs - done) * steps)
+                else:
+                    schedule.load_state_dict(state["schedule"])
                 data.generator.set_state(state["generator"])
                 torch.set_rng_state(state["torch_rng"])
-                history, best_epoch, saved = state["history"], state["best_epoch"], True
             if on_start:
                 on_start(
                     TrainingPlan(
@@ -110,25 +128,36 @@ def train(
                         cfg.epochs,
                         str(data.device),
                         int((data.labels["train"] == len(CLASSES)).sum()),
+                        done,
+                        restarted,
+                        data.split.skipped,
+                        data.split.missing,
+                        data.split.train.source,
                     )
                 )
-            for epoch in range(len(history) + 1, cfg.epochs + 1):
-                if cfg.patience and epoch - best_epoch > cfg.patience:
-                    break  # early stopping: validation loss has not improved for `patience` epochs
+            smoothed = SmoothedLoss()  # on resume, from the resumed epoch on
+            for epoch in range(done + 1, cfg.epochs + 1):
+                # early stopping: validation loss has not improved for `patience` epochs (of this go, when continued)
+                if cfg.patience and epoch - max(best_epoch, done if restarted else 0) > cfg.patience:
+                    stopped = "early"
+                    break
                 started = time.perf_counter()
-                train_epoch(model, data, optimizer, schedule, config, on_batch)
+                lr, losses = train_epoch(model, data, optimizer, schedule, config, on_batch)
                 # Both measured after the epoch on untouched images, so the two are comparable:
                 # the running loss over augmented batches would say more about the augmentation.
                 train_loss, train_accuracy = measure(model, data, "probe")
                 val_loss, val_accuracy = measure(model, data, "val")
                 if not (math.isfinite(train_loss) and math.isfinite(val_loss)):
                     raise DigitsError(
-                        f"training diverged at epoch {epoch} (loss is {train_loss}); "
-                        f"try a lower learning rate than {cfg.lr:g} ({config.describe('train.lr')})"
+                        f"training diverged at epoch {epoch} (the loss became {train_loss}): "
+                        f"{config.describe('train.lr')} is too high; try a lower one (`digits lr-find` suggests one)"
                     )
-                lr = optimizer.param_groups[0]["lr"]
                 seconds = time.perf_counter() - started
+                overshoot = smoothed.overshoot(losses)
+                if restarted and epoch == done + 1:  # the restart lifts the loss by design: watch from the next epoch
+                    smoothed, overshoot = SmoothedLoss(), 0.0
                 record = EpochRecord(epoch, train_loss, val_loss, train_accuracy, val_accuracy, lr, seconds)
+                record.overshoot = overshoot
                 history.append(record)
                 record.fit = epoch_fit(history)
                 if best_epoch == 0 or val_loss < history[best_epoch - 1].val_loss:
@@ -174,7 +203,7 @@ def setup(config: Config) -> tuple[DigitMLP, TrainingData]:
     size = config.data.image_size
     _check_model_fits(config, device)
     digits = load_source(config.data.source, config.data.path, "train", size)
-    split = split_train_val(digits, config.data.val_fraction, config.train.seed)
+    split = split_train_val(digits, config.data.val_fraction, config.train.seed, config.data.train_images)
     if config.data.non_digits > 0:
         split = with_non_digits(split, config.data.non_digits, config.train.seed)
     model = DigitMLP(size * size, config.model.hidden, len(classes(config)), config.model.dropout).to(device)
@@ -242,14 +271,21 @@ def train_epoch(
     schedule: torch.optim.lr_scheduler.LRScheduler,
     config: Config,
     on_batch: Callable[[int, int], None] | None = None,
-) -> None:
-    """One pass of SGD over the training images, in a fresh random order, a batch per step."""
+) -> tuple[float, list[float]]:
+    """One pass of SGD over the training images, in a fresh random order, a batch per step.
+
+    Returns the mean learning rate of its steps and each batch's training loss.
+    """
     batches = math.ceil(len(data) / config.train.batch_size)
+    losses, rates = [], []
     for i, (inputs, targets) in enumerate(data.shuffled_batches(config.train.batch_size), 1):
-        step(model, inputs, targets, "train", optimizer, config.train.label_smoothing)
+        rates.append(optimizer.param_groups[0]["lr"])
+        loss, _ = step(model, inputs, targets, "train", optimizer, config.train.label_smoothing)
+        losses.append(loss)
         schedule.step()
         if on_batch:
             on_batch(i, batches)
+    return sum(rates) / len(rates), torch.stack(losses).tolist()  # one wait for the device, not one a batch
 
 
 def measure(model: DigitMLP, data: TrainingData, part: Part) -> tuple[float, float]:
@@ -296,15 +332,20 @@ def _resume_state(path: Path, config: Config) -> dict:
         f"{section}.{key}"
         for section, values in current.items()
         for key, value in values.items()
-        if key not in ("device", "output") and stored.get(section, {}).get(key) != value  # a run may move
+        # a run may move, and may go on for other epochs, with another patience
+        if key not in ("device", "output", "epochs", "patience") and stored.get(section, {}).get(key) != value
     ]
     if changed:
         raise DigitsError(
             f"{path}: this run was started with other settings ({', '.join(changed)}); "
             "resume it with the config and flags it was started with"
         )
-    if len(state["history"]) >= config.train.epochs:
-        raise DigitsError(f"{path}: this run already finished all its epochs ({config.describe('train.epochs')})")
+    done, epochs = len(state["history"]), config.train.epochs
+    if done >= epochs:
+        what = "finished all its" if done == state["config"]["train"]["epochs"] else "has done"
+        raise DigitsError(
+            f"{path}: this run {what} {done} epochs; to continue it, ask for more (--epochs {done + 10} for 10 more)"
+        )
     return state
 
 
@@ -343,6 +384,14 @@ def _model_file(model: DigitMLP, record: EpochRecord, data: TrainingData, config
         "mean": data.mean,
         "std": data.std,
         "classes": classes(config),
-        "config": dataclasses.asdict(config),
+        "config": _portable(config),
         "metrics": metrics,
     }
+
+
+def _portable(config: Config) -> dict:
+    """The config as stored in a model file: its data path absolute, so that the file works from anywhere."""
+    stored = dataclasses.asdict(config)
+    if config.data.path:
+        stored["data"]["path"] = str(Path(config.data.path).resolve())
+    return stored

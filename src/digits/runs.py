@@ -1,0 +1,163 @@
+"""Finished training runs read back from their files, and what sets them apart, for `digits compare`.
+
+A run is its model file (`m.safetensors`, whose header holds the config) and the history beside
+it (`m.history.csv`); either names the run. Plain Python and numpy, no torch.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, get_type_hints
+
+from . import checkpoint
+from .config import Config, config_from_dict
+from .errors import ConfigError, DigitsError, first_line
+from .history import EpochRecord, Fit, diagnose
+from .run_files import RunFiles
+
+HISTORY_SUFFIX = ".history.csv"
+UNCOMPARED = ("train.output", "train.device")  # where a run was saved and ran: not what it learned with
+
+
+@dataclass
+class Run:
+    name: str  # the model file's path, as given (or as found beside the history given)
+    history: list[EpochRecord]
+    config: Config
+
+    @property
+    def best(self) -> EpochRecord:
+        """The epoch with the lowest validation loss: the one whose model was saved."""
+        return min(self.history, key=lambda r: r.val_loss)
+
+    @property
+    def seconds(self) -> float:
+        return sum(r.seconds for r in self.history)
+
+
+@dataclass
+class RunSummary:
+    name: str
+    settings: dict[str, Any]  # the settings whose values differ between the compared runs
+    epochs: int
+    best_epoch: int
+    val_loss: float  # of the best epoch
+    val_accuracy: float  # of the best epoch
+    fit: Fit
+    verdict: str
+    advice: str
+    seconds: float  # training time, all epochs
+    history: list[EpochRecord]
+
+
+@dataclass
+class Comparison:
+    runs: list[RunSummary]
+    differing: list[str]  # dotted config keys, in the config's order
+    plot: Path | None = None  # where the picture was drawn
+
+
+def load_run(path: Path | str) -> Run:
+    """A run from its model file or its history file; DigitsError naming the file when either is missing or bad."""
+    path = Path(path)
+    if not path.exists():
+        raise DigitsError(f"{path}: no such file (give a model file, m.safetensors, or its history, m.history.csv)")
+    if path.name.endswith(HISTORY_SUFFIX):
+        model_path = path.with_name(path.name.removesuffix(HISTORY_SUFFIX) + ".safetensors")
+        if not model_path.is_file():
+            raise DigitsError(
+                f"{path}: no model file beside it ({model_path.name}); the run's config is read from there"
+            )
+    else:
+        model_path = path
+    model = checkpoint.load_model(model_path)
+    history_path = RunFiles.beside(model_path).history
+    if not history_path.is_file():
+        raise DigitsError(
+            f"{model_path}: no history file beside it ({history_path.name}); was it written by digits train?"
+        )
+    try:
+        config = config_from_dict(model.config, str(model_path))
+    except ConfigError as e:  # a damaged header is bad input (status 1), not a usage error
+        raise DigitsError(f"{model_path}: its stored config is not one this digits reads ({e})") from None
+    return Run(str(model_path), read_history(history_path), config)
+
+
+def load_runs(paths: Sequence[Path | str]) -> list[Run]:
+    if not paths:
+        raise DigitsError("no runs to compare; give one or more model files (m.safetensors) or histories")
+    return [load_run(path) for path in paths]
+
+
+def read_history(path: Path) -> list[EpochRecord]:
+    """The records of a history CSV written by digits train, each value converted to its field's type."""
+    types = get_type_hints(EpochRecord)
+    required = [f.name for f in dataclasses.fields(EpochRecord) if f.default is dataclasses.MISSING]
+    history = []
+    try:
+        with path.open(encoding="utf-8", newline="") as f:
+            reader = csv.DictReader(f)
+            columns = reader.fieldnames or []
+            missing = [name for name in required if name not in columns]
+            unknown = [name for name in columns if name not in types]
+            if missing or unknown:
+                wrong = f"no {missing[0]} column" if missing else f"a column digits does not write, {unknown[0]!r}"
+                raise DigitsError(f"{path}: not a history written by digits train ({wrong})")
+            for line, row in enumerate(reader, 2):  # the header is line 1
+                try:
+                    if None in row:  # csv's key for the cells beyond the header's
+                        raise ValueError("too many values")
+                    values = {name: _typed(value, types[name]) for name, value in row.items()}
+                    history.append(EpochRecord.from_row(values))
+                except (KeyError, TypeError, ValueError) as e:
+                    raise DigitsError(f"{path}: line {line} is not an epoch's record ({first_line(e)})") from None
+    except (OSError, UnicodeDecodeError, csv.Error) as e:
+        raise DigitsError(f"{path}: cannot read the history ({first_line(e)})") from None
+    if not history:
+        raise DigitsError(f"{path}: the history holds no epochs")
+    return history
+
+
+def _typed(value: str | None, kind: Any) -> Any:
+    """A CSV cell as its field's type: numbers converted, the fit left for EpochRecord.from_row."""
+    if value is None:  # a short row
+        raise ValueError("too few values")
+    return kind(value) if kind in (int, float) else value
+
+
+def settings(config: Config) -> dict[str, Any]:
+    """A config as dotted keys (`train.lr`, `model.hidden`) and their values, in the config's order."""
+    return {
+        f"{section}.{name}": value
+        for section, values in dataclasses.asdict(config).items()
+        for name, value in values.items()
+    }
+
+
+def compare(runs: Sequence[Run]) -> Comparison:
+    """Each run's best epoch, verdict and time, with the settings that set the runs apart."""
+    each = [settings(run.config) for run in runs]
+    differing = [key for key in each[0] if key not in UNCOMPARED and any(s[key] != each[0][key] for s in each)]
+    summaries = []
+    for run, values in zip(runs, each, strict=True):
+        best, diagnosis = run.best, diagnose(run.history, run.config)
+        summaries.append(
+            RunSummary(
+                run.name,
+                {key: values[key] for key in differing},
+                len(run.history),
+                best.epoch,
+                best.val_loss,
+                best.val_accuracy,
+                diagnosis.fit,
+                diagnosis.fit.verdict,
+                diagnosis.advice,
+                run.seconds,
+                run.history,
+            )
+        )
+    return Comparison(summaries, differing)

@@ -57,8 +57,7 @@ BAD_CONFIGS = [
     ("[train]\nlr = 0\n", "train.lr must be greater than 0 (got 0.0)"),
     ("[train]\nlr = -1\n", "train.lr must be greater than 0"),
     ("[train]\nepochs = 0\n", "train.epochs must be at least 1"),
-    ("[model]\nhidden = []\n", "model.hidden must be a non-empty list of positive widths"),
-    ("[model]\nhidden = [128, 0]\n", "model.hidden must be a non-empty list of positive widths"),
+    ("[model]\nhidden = [128, 0]\n", "model.hidden must be a list of positive widths ([] for no hidden layer)"),
     ("[model]\nhidden = [128.5]\n", "model.hidden must be a list of integers"),
     ("[data]\nval_fraction = 1.0\n", "data.val_fraction must be between 0 and 1"),
     ("[data]\nsource = 'imagenet'\n", 'data.source must be one of "sample"'),
@@ -66,6 +65,8 @@ BAD_CONFIGS = [
     ("[train]\noutput = 'model.pt'\n", "train.output must be a path ending in .safetensors"),
     ("[train\nlr = 0.1\n", "invalid TOML"),
     ("train = 3\n", "[train] must be a table"),
+    ("lr = 0.1\n", "lr is outside any section; put it under [train] (as train.lr)"),
+    ("[data]\ntrain_images = -5\n", "data.train_images must be 0 (all) or more"),
 ]
 
 

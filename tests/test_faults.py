@@ -41,6 +41,7 @@ def test_sigterm_saves_the_state_and_resume_finishes_the_run(tmp_path):
 
     resumed = run_digits("train", "--config", str(small), "--output", str(output), "--resume")
     assert resumed.returncode == 0, resumed.stderr
+    assert resumed.stderr.startswith(f"Resuming after epoch {stopped_at} of 15\n")
     assert len(load_resume_state(RunFiles.beside(output).state)["history"]) == 15
     assert len(RunFiles.beside(output).history.read_text().splitlines()) == 1 + 15
 

@@ -24,8 +24,9 @@ RISE_TOLERANCE = 0.05  # a loss this far (relative) from where it was has risen 
 PATIENCE = 3  # ...when the minimum is at least this many epochs old (one bad epoch is noise)
 LEVELLING_EPOCHS = 2  # validation loss has levelled off when it fell less than RISE_TOLERANCE over these
 SMOOTHING = 0.98  # exponential moving average of the batch losses, as fast.ai's lr_find smooths them
-OVERSHOOT = 0.04  # the smoothed batch loss this far above its lowest: the steps overshoot. Noise alone
-# took it up to 2.7% (lr 0.02–0.15, 3 seeds, 3 epochs on the bundled sample); lr 0.3 took it to 5–13%.
+OVERSHOOT = 0.03  # the smoothed batch loss this far above its lowest, as a share of its first value: the
+# steps overshoot. Noise alone took it to 2.0% (lr 0.02–0.1, 2 seeds, 4 epochs, configs default and hidden);
+# lr 0.3 to 4.5–17.6%.
 
 
 class Fit(Enum):
@@ -54,7 +55,7 @@ class EpochRecord:
     lr: float  # the mean learning rate of the epoch's steps
     seconds: float
     fit: Fit = Fit.GOOD  # the fit as of this epoch, from this and the earlier records
-    overshoot: float = 0.0  # how far (relative) the smoothed training loss rose above its lowest during the epoch
+    overshoot: float = 0.0  # how far the smoothed training loss rose above its lowest this epoch (SmoothedLoss)
 
     def as_row(self) -> dict[str, Any]:
         """The record as plain values (the fit as its name), for a CSV row or a resume state."""
@@ -72,26 +73,28 @@ class Diagnosis:
 
 
 class SmoothedLoss:
-    """The training loss batch by batch, smoothed as fast.ai smooths it, remembering its lowest.
+    """The training loss batch by batch, smoothed as fast.ai smooths it, remembering its first and lowest.
 
     An exponential moving average, corrected for its start at 0. When the smoothed loss climbs
     well above its lowest, the learning rate is too high: each step overshoots the minimum.
     """
 
     def __init__(self) -> None:
-        self.average, self.count, self.lowest = 0.0, 0, math.inf
+        self.average, self.count, self.first, self.lowest = 0.0, 0, math.nan, math.inf
 
     def add(self, loss: float) -> float:
         """Take one batch's loss; the smoothed loss as of it."""
         self.count += 1
         self.average = SMOOTHING * self.average + (1 - SMOOTHING) * loss
         smoothed = self.average / (1 - SMOOTHING**self.count)
+        self.first = smoothed if self.count == 1 else self.first
         self.lowest = min(self.lowest, smoothed)
         return smoothed
 
     def overshoot(self, losses: Sequence[float]) -> float:
-        """Take an epoch's batch losses; how far (relative) the smoothed loss rose above its lowest meanwhile."""
-        return max((self.add(loss) / self.lowest - 1 for loss in losses), default=0.0)
+        """Take an epoch's batch losses; how far the smoothed loss rose above its lowest meanwhile, as a
+        share of its first value (a rise near the end of a run is small beside the loss it started at)."""
+        return max(((self.add(loss) - self.lowest) / self.first for loss in losses), default=0.0)
 
 
 def epoch_fit(history: Sequence[EpochRecord], stopped_early: bool = False) -> Fit:
@@ -153,14 +156,14 @@ def _underfit_advice(history: Sequence[EpochRecord], config: Any) -> str:
     overshot = next((r for r in history if r.overshoot > OVERSHOOT), None)
     if overshot is not None:  # a higher rate would overshoot further: never advise one
         lr = (
-            f"lower {config.describe('train.lr')}: in epoch {overshot.epoch} the training loss rose "
-            f"{overshot.overshoot:.0%} above its lowest, so the steps overshoot (`digits lr-find` suggests a rate)"
+            f"lower {config.describe('train.lr')}: in epoch {overshot.epoch} the training loss rose again, by "
+            f"{overshot.overshoot:.0%} of its first value, so the steps overshoot (`digits lr-find` suggests a rate)"
         )
     else:
         lr = "choose train.lr with `digits lr-find`"
     if last.train_accuracy < UNDERFIT_ACCURACY:
         why = f"training accuracy is {last.train_accuracy:.1%}"
-        remedies = [lr, wider, longer] if overshot else [wider, longer, lr]
+        remedies = [lr] if overshot else [wider, longer, lr]  # overshooting steps learn nothing, at any width
     elif len(history) <= LEVELLING_EPOCHS:
         why = f"{_count(len(history), 'epoch')} cannot show the validation loss levelling off"
         remedies = [longer]

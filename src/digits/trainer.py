@@ -135,7 +135,9 @@ def train(
                         data.split.train.source,
                     )
                 )
-            smoothed = SmoothedLoss()  # on resume, from the resumed epoch on
+            smoothed = SmoothedLoss()
+            if state and "smoothed_loss" in state:  # states written before it was kept start afresh
+                vars(smoothed).update(state["smoothed_loss"])
             for epoch in range(done + 1, cfg.epochs + 1):
                 # early stopping: validation loss has not improved for `patience` epochs (of this go, when continued)
                 if cfg.patience and epoch - max(best_epoch, done if restarted else 0) > cfg.patience:
@@ -155,7 +157,7 @@ def train(
                 seconds = time.perf_counter() - started
                 overshoot = smoothed.overshoot(losses)
                 if restarted and epoch == done + 1:  # the restart lifts the loss by design: watch from the next epoch
-                    smoothed, overshoot = SmoothedLoss(), 0.0
+                    smoothed.lowest, overshoot = math.inf, 0.0
                 record = EpochRecord(epoch, train_loss, val_loss, train_accuracy, val_accuracy, lr, seconds)
                 record.overshoot = overshoot
                 history.append(record)
@@ -173,6 +175,7 @@ def train(
                         "torch_rng": torch.get_rng_state(),
                         "best_epoch": best_epoch,
                         "history": [r.as_row() for r in history],
+                        "smoothed_loss": vars(smoothed),
                     }
                 )
                 if time.monotonic() - last_write >= SAVE_EVERY or epoch == cfg.epochs:

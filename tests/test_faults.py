@@ -35,7 +35,7 @@ def test_sigterm_saves_the_state_and_resume_finishes_the_run(tmp_path):
     process.send_signal(signal.SIGTERM)
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 143, stderr
-    assert "Terminated. The best model so far is at" in stderr and "Traceback" not in stderr
+    assert "Terminated after epoch " in stderr and "The best model so far is at" in stderr and "Traceback" not in stderr
     stopped_at = len(load_resume_state(RunFiles.beside(output).state)["history"])
     assert 1 <= stopped_at < 15
 
@@ -122,7 +122,7 @@ def test_resume_with_another_architecture_is_refused(one_epoch_run, tmp_path):
     config.write_text("[model]\nhidden = [64]\n")
     result = run_digits("train", "--config", str(config), "--epochs", "2", "--output", str(output), "--resume")
     assert result.returncode == 1
-    assert "this run was started with other settings (model.hidden, train.epochs)" in result.stderr
+    assert "this run was started with other settings (model.hidden)" in result.stderr
 
 
 def test_ctrl_c_during_predict_exits_130_without_a_traceback(tmp_path):

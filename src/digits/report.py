@@ -414,39 +414,27 @@ def model_summary(summary: Any, config_toml: str) -> None:
 
 
 def comparison(c: Any) -> None:
-    """One row per run (runs.Comparison): the settings that differ, the best epoch, the verdict and the time.
-
-    Each differing setting gets a column where the table fits the terminal; where it does not,
-    they share one column, a setting a line."""
-    table = _comparison_table(c, stacked=False)
-    if c.differing and out.measure(table, options=out.options.update_width(10_000)).maximum > out.width:
-        table = _comparison_table(c, stacked=True)
+    """A column per run (runs.Comparison), a row per setting that differs, then each run's best epoch,
+    validation loss and accuracy, verdict and time: runs read across, as a learner compares them."""
+    stems = [Path(run.name).name.removesuffix(".safetensors") for run in c.runs]
+    names = stems if len(set(stems)) == len(stems) else [run.name for run in c.runs]
+    table = Table(title=f"{_count(len(c.runs), 'run')} compared", title_justify="left")
+    table.add_column("")
+    for name in names:
+        table.add_column(escape(name), overflow="fold")
+    for key in c.differing:
+        table.add_row(key, *(escape(_setting(run.settings[key])) for run in c.runs))
+    table.add_section()
+    table.add_row("best epoch", *(f"{run.best_epoch} of {run.epochs}" for run in c.runs))
+    table.add_row("val loss", *(_loss(run.val_loss) for run in c.runs))
+    table.add_row("val accuracy", *(f"{run.val_accuracy:.2%}" for run in c.runs))
+    table.add_row("verdict", *(f"[{run.fit.colour}]{run.verdict}[/]" for run in c.runs))
+    table.add_row("time", *(f"{run.seconds:.1f}s" for run in c.runs))
     out.print(table)
+    if names == stems:
+        out.print("\n".join(f"{name}: {run.name}" for name, run in zip(names, c.runs, strict=True)), markup=False)
     if len(c.runs) > 1 and not c.differing:
         out.print("No setting differs between the runs (train.output and train.device aside).", markup=False)
-
-
-def _comparison_table(c: Any, stacked: bool) -> Table:
-    table = Table(title=f"{_count(len(c.runs), 'run')} compared")
-    table.add_column("run", overflow="fold")
-    for key in ["settings"] if stacked else c.differing:
-        table.add_column(key, overflow="fold")
-    for heading in ("best epoch", "val loss", "val acc", "verdict", "time"):
-        table.add_column(heading, justify="left" if heading == "verdict" else "right", no_wrap=True)
-    for run in c.runs:
-        values = [_setting(run.settings[key]) for key in c.differing]
-        if stacked:
-            values = [f"{key} = {value}" for key, value in zip(c.differing, values, strict=True)]
-        table.add_row(
-            escape(run.name),
-            *([escape("\n".join(values))] if stacked else map(escape, values)),
-            f"{run.best_epoch} of {run.epochs}",
-            f"{run.val_loss:.4f}",
-            f"{run.val_accuracy:.2%}",
-            f"[{run.fit.colour}]{run.verdict}[/]",
-            f"{run.seconds:.1f}s",
-        )
-    return table
 
 
 def _setting(value: Any) -> str:

@@ -1,0 +1,78 @@
+"""The tutorial as a learner follows it: every command in docs/tutorial.md, run in order, says what the page says.
+
+A line of output shown on the page must appear in the command's real output, word for word;
+its numbers may differ (another machine, another library version), and `…` stands for text
+left out. The commands run in a scratch directory holding the repository's configs and examples.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TUTORIAL = ROOT / "docs" / "tutorial.md"
+NUMBER = r"\d[\d,]*(?:\.\d+)?(?:e[-+]?\d+)?"
+BARS = "▁▂▃▄▅▆▇█"
+
+
+def tutorial_steps(text: str) -> list[tuple[str, list[str]]]:
+    """Each `$ digits …` command of the page's console blocks, with the output lines shown under it."""
+    steps: list[tuple[str, list[str]]] = []
+    for block in re.findall(r"```console\n(.*?)```", text, re.S):
+        for line in block.splitlines():
+            if line.startswith("$ "):
+                steps.append((line[2:], []))
+            elif line.strip() not in ("", "…"):
+                steps[-1][1].append(line)
+    return steps
+
+
+def as_pattern(shown: str) -> re.Pattern:
+    """A shown line as a pattern: its words fixed, its numbers and bars free, `…` anything, spaces any width."""
+    pattern = ""
+    for piece in re.split(rf"({NUMBER}|…|\s+|[{BARS}]+)", shown.strip()):
+        if re.fullmatch(NUMBER, piece):
+            pattern += r"[\d,.e+-]+"
+        elif piece == "…":
+            pattern += ".*"
+        elif piece.isspace():
+            pattern += r"\s+"
+        elif piece and set(piece) <= set(BARS):
+            pattern += f"[{BARS}]*"
+        else:
+            pattern += re.escape(piece)
+    return re.compile(pattern)
+
+
+def test_the_page_has_commands_for_every_idea():
+    commands = [command for command, _ in tutorial_steps(TUTORIAL.read_text(encoding="utf-8"))]
+    assert [c.split()[1] for c in commands] == [
+        "show", "train", "evaluate", "info", "train", "predict", "info", "lr-find", "train", "train", "train", "compare"
+    ]  # fmt: skip
+    for picture in re.findall(r"!\[[^]]*\]\(([^)]+)\)", TUTORIAL.read_text(encoding="utf-8")):
+        assert (TUTORIAL.parent / picture).is_file(), picture
+
+
+def test_every_command_in_the_tutorial_says_what_the_page_says(tmp_path):
+    for folder in ("configs", "examples"):
+        shutil.copytree(ROOT / folder, tmp_path / folder)
+    env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "80"}  # a learner's terminal
+    for command, shown in tutorial_steps(TUTORIAL.read_text(encoding="utf-8")):
+        digits, *args = shlex.split(command)
+        assert digits == "digits", command
+        result = subprocess.run(
+            [sys.executable, "-m", "digits", *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+        )
+        assert result.returncode == 0, f"{command}\n{result.stderr}"
+        output = [line.strip() for line in (result.stderr + result.stdout).splitlines()]
+        for line in shown:
+            pattern = as_pattern(line)
+            assert any(pattern.fullmatch(o) for o in output), f"{command}\nshown:  {line}\noutput:\n" + "\n".join(output)
+    assert (tmp_path / "compare.png").stat().st_size > 20_000
+    assert (tmp_path / "hidden-weights.png").stat().st_size > 20_000

@@ -144,3 +144,22 @@ def test_plain_when_piped_and_no_colour_with_no_color(trained):
     assert re.search(r"\x1b\[3\dm", in_terminal.stdout), "a terminal gets colour (the errors in red)"
     no_color = subprocess.run(command, env={**env, "FORCE_COLOR": "1", "NO_COLOR": "1"}, capture_output=True, text=True)
     assert not re.search(r"\x1b\[(3\d|38;)", no_color.stdout)
+
+
+def test_a_one_epoch_run_reads_as_one_epoch(tmp_path, quick_config):
+    result = run_digits(
+        "train", "--config", str(quick_config), "--epochs", "1", "--output", str(tmp_path / "m.safetensors")
+    )
+    assert result.returncode == 0, result.stderr
+    row = result.stdout.splitlines()[1].split()
+    assert row[0] == "1" and float(row[5]) > 0.01  # the rate the epoch trained at, not where the schedule ended
+    assert not any(line.startswith("train loss") for line in result.stdout.splitlines())  # a point is no curve
+    assert "train for more than 1 epoch " in result.stdout and "1 epochs" not in result.stdout
+
+
+def test_a_tiny_loss_keeps_its_digits():
+    from digits.history import EpochRecord
+    from digits.report import _epoch_row
+
+    row = _epoch_row(EpochRecord(26, 9.73e-4, 0.5317, 1.0, 0.8812, 0.05, 0.1)).split()
+    assert row[1:3] == ["9.73e-04", "0.5317"]

@@ -158,7 +158,7 @@ def test_good_fit_needs_validation_loss_to_level_off():
     still_falling = _history((0.30, 0.50, 0.96, 0.90), (0.20, 0.35, 0.97, 0.92), (0.15, 0.25, 0.975, 0.9425))
     diagnosis = diagnose(still_falling, _settings(train__epochs=3))
     assert diagnosis.fit is Fit.UNDERFIT
-    assert diagnosis.advice == "validation loss still fell 50% over the last 2 epochs: train for more than 3 epochs"
+    assert diagnosis.advice == "validation loss still improved 50% over the last 2 epochs: train for more than 3 epochs"
     levelled = _history(*[(0.3 / n, 0.2 + 0.1 / n**2, 0.97, 0.96) for n in range(1, 7)])
     assert diagnose(levelled, Config()).fit.verdict == "good fit"
     one_epoch = diagnose(_history((0.1, 0.1, 0.97, 0.97)), _settings(train__epochs=1)).advice
@@ -348,13 +348,20 @@ def test_dropout_and_label_smoothing_train(tmp_path):
     assert result.history[-1].val_accuracy > 0.8
 
 
-def test_lr_find_suggests_a_rate():
-    result = run_digits("lr-find", "--steps", "80")
+def test_lr_find_suggests_a_rate_on_a_plot_of_the_descent():
+    result = run_digits("lr-find")
     assert result.returncode == 0, result.stderr
-    line = next(line for line in result.stdout.splitlines() if line.startswith("Suggested learning rate: "))
+    lines = result.stdout.splitlines()
+    line = next(line for line in lines if line.startswith("Suggested learning rate: "))
     suggestion = float(line.split()[3])
     assert 1e-4 < suggestion < 1
-    assert "learning rate (log scale)" in result.stdout
+    assert "the loss blew up past 4× its lowest" in result.stdout
+    # the blow-up runs along the top row: the axis spans the descent, from the first loss (about
+    # ln 11 = 2.4, chance) down to the lowest, and the descent fills the plot's rows
+    plot = lines[1 : lines.index(next(x for x in lines if x.strip().startswith("└")))]
+    assert float(plot[0].split("┤")[0]) < 3.0
+    assert sum("•" in row for row in plot) >= 10
+    assert any(x.strip() == f"▲ {suggestion:.3g}, suggested" for x in lines)
 
 
 def test_training_input_is_the_same_as_inference_input(test_split):

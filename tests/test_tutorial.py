@@ -73,6 +73,8 @@ def test_every_command_in_the_tutorial_says_what_the_page_says(tmp_path):
         output = [line.strip() for line in (result.stderr + result.stdout).splitlines()]
         for line in shown:
             pattern = as_pattern(line)
-            assert any(pattern.fullmatch(o) for o in output), f"{command}\nshown:  {line}\noutput:\n" + "\n".join(output)
+            assert any(pattern.fullmatch(o) for o in output), f"{command}\nshown:  {line}\noutput:\n" + "\n".join(
+                output
+            )
     assert (tmp_path / "compare.png").stat().st_size > 20_000
     assert (tmp_path / "hidden-weights.png").stat().st_size > 20_000

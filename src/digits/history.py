@@ -22,7 +22,7 @@ from typing import Any
 UNDERFIT_ACCURACY = 0.95  # below this training accuracy a digit model has not learned enough
 RISE_TOLERANCE = 0.05  # a loss this far (relative) from where it was has risen or fallen...
 PATIENCE = 3  # ...when the minimum is at least this many epochs old (one bad epoch is noise)
-LEVELLING_EPOCHS = 2  # validation loss has levelled off when it fell less than RISE_TOLERANCE over these
+LEVELLING_EPOCHS = 2  # validation loss has levelled off when its best improved less than RISE_TOLERANCE over these
 SMOOTHING = 0.98  # exponential moving average of the batch losses, as fast.ai's lr_find smooths them
 OVERSHOOT = 0.03  # the smoothed batch loss this far above its lowest, as a share of its first value: the
 # steps overshoot. Noise alone took it to 2.0% (lr 0.02–0.1, 2 seeds, 4 epochs, configs default and hidden);
@@ -97,15 +97,21 @@ class SmoothedLoss:
         return max(((self.add(loss) - self.lowest) / self.first for loss in losses), default=0.0)
 
 
-def epoch_fit(history: Sequence[EpochRecord], stopped_early: bool = False) -> Fit:
-    """The fit as of the last epoch in `history` (which early stopping ended, when `stopped_early`)."""
+def epoch_fit(history: Sequence[EpochRecord], run_ended: bool = False, stopped_early: bool = False) -> Fit:
+    """The fit as of the last epoch in `history`.
+
+    Mid-run, overfitting needs validation loss to have risen beyond its noise: a plateau may
+    still give way. Once the run has ended (`run_ended`; `stopped_early` when train.patience
+    ended it) a plateau is final, and one while training loss kept falling is overfitting too.
+    """
     last = history[-1]
     best = min(history, key=lambda r: r.val_loss)
     if last.train_accuracy < UNDERFIT_ACCURACY:  # still learning: a bump in val loss is noise
         return Fit.UNDERFIT
-    train_fell = last.train_loss < best.train_loss * (1 - RISE_TOLERANCE)
-    val_stalled = last.epoch - best.epoch >= PATIENCE or stopped_early  # no better for a while
-    if train_fell and val_stalled:  # learning the training images by heart, not digits
+    train_fell = last.train_loss < best.train_loss * (1 - RISE_TOLERANCE)  # learning the images by heart
+    stalled = last.epoch - best.epoch >= PATIENCE or stopped_early  # validation no better for a while
+    rose = stalled and last.val_loss > best.val_loss * (1 + RISE_TOLERANCE)
+    if train_fell and (rose or (stalled and run_ended)):
         return Fit.OVERFIT
     if _still_falling(history) is not None:
         return Fit.UNDERFIT
@@ -121,7 +127,7 @@ def stopped_early(history: Sequence[EpochRecord], config: Any) -> bool:
 def diagnose(history: Sequence[EpochRecord], config: Any) -> Diagnosis:
     """The verdict on a whole run, with advice that fits the run's own config (a digits Config)."""
     early = stopped_early(history, config)
-    fit = epoch_fit(history, early)
+    fit = epoch_fit(history, run_ended=True, stopped_early=early)
     last, best = history[-1], min(history, key=lambda r: r.val_loss)
     stop = f"training stopped early at epoch {last.epoch} ({config.describe('train.patience')}): " if early else ""
     if fit is Fit.OVERFIT:
@@ -168,17 +174,19 @@ def _underfit_advice(history: Sequence[EpochRecord], config: Any) -> str:
         why = f"{_count(len(history), 'epoch')} cannot show the validation loss levelling off"
         remedies = [longer]
     else:
-        why = f"validation loss still fell {_still_falling(history):.0%} over the last {LEVELLING_EPOCHS} epochs"
+        why = f"validation loss still improved {_still_falling(history):.0%} over the last {LEVELLING_EPOCHS} epochs"
         remedies = [longer, lr] if overshot else [longer]
     return f"{why}: {_either(remedies)}"
 
 
 def _still_falling(history: Sequence[EpochRecord]) -> float | None:
-    """How much (relative) validation loss fell over the last LEVELLING_EPOCHS epochs, when that is
-    more than RISE_TOLERANCE, or when there are too few epochs to tell (then 1.0); else None."""
+    """How much (relative) the best validation loss improved over the last LEVELLING_EPOCHS epochs, when
+    that is more than RISE_TOLERANCE, or when there are too few epochs to tell (then 1.0); else None.
+    Bests, not single epochs: a spike up and back down is noise, not learning."""
     if len(history) <= LEVELLING_EPOCHS:
         return 1.0
-    fell = 1 - history[-1].val_loss / history[-1 - LEVELLING_EPOCHS].val_loss
+    recent = min(r.val_loss for r in history[-LEVELLING_EPOCHS:])
+    fell = 1 - recent / min(r.val_loss for r in history[:-LEVELLING_EPOCHS])
     return fell if fell > RISE_TOLERANCE else None
 
 

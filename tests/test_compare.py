@@ -42,30 +42,24 @@ def test_compare_tabulates_the_settings_that_differ_and_draws_the_curves(runs):
     result = run_digits("compare", "hidden.safetensors", "linear.safetensors", cwd=runs)
     assert result.returncode == 0, result.stderr
     assert result.stderr.strip() == "The runs' curves are drawn in compare.png"
-    header = next(line for line in result.stdout.splitlines() if "model.hidden" in line)
-    assert [h.strip() for h in header.strip("┃ ").split("┃")] == [
-        "run",
-        "data.non_digits",
-        "model.hidden",
-        "best epoch",
-        "val loss",
-        "val acc",
-        "verdict",
-        "time",
-    ]  # train.output differs too, and is not a setting worth comparing
-    rows = {line.split("│")[1].strip(): line for line in result.stdout.splitlines() if ".safetensors" in line}
-    assert set(rows) == {"hidden.safetensors", "linear.safetensors"}
-    for name, non_digits, hidden in (("hidden", "0.1", "[80]"), ("linear", "0", "[]")):
-        cells = [cell.strip() for cell in rows[f"{name}.safetensors"].strip("│ ").split("│")]
+    lines = result.stdout.splitlines()
+    cells = {
+        row[0]: row[1:]
+        for row in ([cell.strip() for cell in line.replace("┃", "│").split("│")[1:-1]] for line in lines)
+        if len(row) == 3
+    }
+    assert cells[""] == ["hidden", "linear"]  # a column per run, named by its file
+    settings = [key for key in cells if "." in key]
+    assert settings == ["data.non_digits", "model.hidden"]  # train.output differs too: not a setting to compare
+    assert cells["data.non_digits"] == ["0.1", "0"] and cells["model.hidden"] == ["[80]", "[]"]
+    for column, name in enumerate(("hidden", "linear")):
         best = best_epoch(runs / f"{name}.history.csv")
-        assert cells[1:6] == [
-            non_digits,
-            hidden,
-            f"{best['epoch']} of 2",
-            f"{float(best['val_loss']):.4f}",
-            f"{float(best['val_accuracy']):.2%}",
-        ]
-        assert cells[6] in ("good fit", "underfitting", "overfitting") and cells[7].endswith("s")
+        assert cells["best epoch"][column] == f"{best['epoch']} of 2"
+        assert cells["val loss"][column] == f"{float(best['val_loss']):.4f}"
+        assert cells["val accuracy"][column] == f"{float(best['val_accuracy']):.2%}"
+        assert cells["verdict"][column] in ("good fit", "underfitting", "overfitting")
+        assert cells["time"][column].endswith("s")
+    assert lines[-2:] == ["hidden: hidden.safetensors", "linear: linear.safetensors"]
 
     with Image.open(runs / "compare.png") as picture:
         assert picture.format == "PNG" and picture.size == (1000, 400)

@@ -91,7 +91,7 @@ def test_help_is_whole_and_plain():
     top = " ".join(run_digits("--help").stdout.split())
     assert "130 interrupted" in top and "143 terminated" in top
     assert "Train the network; see training and validation loss each epoch." in top
-    for command in ("train", "lr-find", "evaluate", "predict", "info", "show", "export", "serve"):
+    for command in ("train", "lr-find", "evaluate", "predict", "info", "compare", "show", "export", "serve"):
         text = run_digits(command, "--help").stdout
         assert "{" not in text.splitlines()[0] and "<int" not in text and "<float" not in text and "<path" not in text
     version = run_digits("--version")

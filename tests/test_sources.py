@@ -71,33 +71,27 @@ def test_folder_source_with_train_and_test(tmp_path, test_split):
     assert report["samples"] == 40 and report["accuracy"] > 0.5  # 300 drawings are little to learn from
 
 
-def test_folder_training_reports_files_left_out_and_missing_digits(tmp_path, test_split):
-    """An unreadable, a truncated and an empty image, and no 7/: each named, and training goes on."""
-    root = write_image_folder(tmp_path / "digits", test_split, 3)
+def test_folder_training_names_what_it_left_out_and_its_model_works_from_anywhere(tmp_path, test_split):
+    """An unreadable, a truncated and an empty image, and no 7/: each named, and training goes on; the
+    config's relative data.path still leads `evaluate` to the test split from another directory."""
+    (tmp_path / "work").mkdir()
+    root = write_image_folder(tmp_path / "work" / "tiny" / "train", test_split, 3)
+    write_image_folder(tmp_path / "work" / "tiny" / "test", test_split, 2)
     shutil.rmtree(root / "7")
     (root / "1" / "junk.png").write_text("not a picture")
     (root / "2" / "empty.png").write_bytes(b"")
-    whole = (root / "3").iterdir().__next__()
+    whole = next((root / "3").iterdir())
     (root / "3" / "cut.png").write_bytes(whole.read_bytes()[:60])
-    config = _write_config(tmp_path / "c.toml", f'[data]\nsource = "folder"\npath = "{root}"\nval_fraction = 0.34\n')
-    result = run_digits("train", "--config", str(config), "--epochs", "1", "--output", str(tmp_path / "m.safetensors"))
-    assert result.returncode == 0, result.stderr
-    lines = result.stderr.splitlines()
-    assert all(line.startswith(f"error: {root}/") for line in lines[:3])
+    (tmp_path / "work" / "c.toml").write_text('[data]\nsource = "folder"\npath = "tiny"\nval_fraction = 0.34\n')
+    work = tmp_path / "work"
+    trained = run_digits("train", "--config", "c.toml", "--epochs", "1", "--output", "t2.safetensors", cwd=work)
+    assert trained.returncode == 0, trained.stderr
+    lines = trained.stderr.splitlines()
+    assert all(line.startswith("error: tiny/train/") for line in lines[:3])
     assert [line.split(": ")[1].rsplit("/", 1)[1] for line in lines[:3]] == ["junk.png", "empty.png", "cut.png"]
     assert lines[3] == "3 files could not be read and were left out"
-    assert lines[4] == f"warning: {root} has no folder 7/: the model will never learn to read those digits"
+    assert lines[4] == "warning: tiny/train has no folder 7/: the model will never learn to read those digits"
 
-
-def test_a_checkpoint_finds_its_data_from_any_directory(tmp_path, test_split):
-    (tmp_path / "work").mkdir()
-    write_image_folder(tmp_path / "work" / "tiny" / "train", test_split, 3)
-    write_image_folder(tmp_path / "work" / "tiny" / "test", test_split, 2)
-    (tmp_path / "work" / "c.toml").write_text('[data]\nsource = "folder"\npath = "tiny"\nval_fraction = 0.34\n')
-    trained = run_digits(
-        "train", "--config", "c.toml", "--epochs", "1", "--output", "t2.safetensors", cwd=tmp_path / "work"
-    )
-    assert trained.returncode == 0, trained.stderr
     elsewhere = run_digits("evaluate", "--checkpoint", "work/t2.safetensors", "--json", cwd=tmp_path)
     assert elsewhere.returncode == 0, elsewhere.stderr
     assert json.loads(elsewhere.stdout)["samples"] == 20

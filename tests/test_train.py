@@ -240,19 +240,6 @@ def test_val_bump_while_still_learning_is_not_overfitting():
     assert [r.fit for r in history] == [Fit.UNDERFIT] * 6
 
 
-def test_a_rate_too_high_is_named_in_a_real_run(tmp_path):
-    """`--lr 0.5` on one hidden layer: the loss climbs back in epoch 1; the advice is to lower the rate."""
-    config = tmp_path / "c.toml"
-    config.write_text("[data]\naugment = false\nnon_digits = 0\n[model]\nhidden = [128]\n")
-    result = run_digits(
-        "train", "--config", str(config), "--lr", "0.5", "--epochs", "3", "--output", str(tmp_path / "m.safetensors")
-    )
-    assert result.returncode == 0, result.stderr
-    verdict = next(line for line in result.stdout.splitlines() if line.startswith("Verdict: "))
-    assert verdict.startswith("Verdict: underfitting") and "lower --lr 0.5: in epoch 1" in verdict
-    assert "raise" not in verdict and "widen" not in verdict
-
-
 def test_early_stopping_is_said_in_the_table_summary_and_json(tmp_path):
     config = tmp_path / "stop.toml"
     config.write_text(

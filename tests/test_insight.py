@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import re
@@ -76,12 +77,17 @@ def test_train_ends_with_loss_sparklines(trained):
     assert all(len(curve) == 3 and set(curve) <= set("▁▂▃▄▅▆▇█") for curve in curves.values())
 
 
-def test_quiet_prints_only_the_summary(tmp_path, quick_config):
-    output = str(tmp_path / "m.safetensors")
-    result = run_digits("train", "--config", str(quick_config), "--epochs", "1", "--output", output, "--quiet")
+def test_quiet_prints_only_the_summary_and_one_epoch_reads_as_one(tmp_path, quick_config):
+    output = tmp_path / "m.safetensors"
+    result = run_digits("train", "--config", str(quick_config), "--epochs", "1", "--output", str(output), "--quiet")
     assert result.returncode == 0, result.stderr
     assert "epoch  train loss" not in result.stdout
     assert "Verdict:" in result.stdout and "Best epoch" in result.stdout
+    assert not any(line.startswith("train loss") for line in result.stdout.splitlines())  # a point is no curve
+    assert "train for more than 1 epoch " in result.stdout and "1 epochs" not in result.stdout
+    with output.with_suffix(".history.csv").open() as f:
+        (row,) = csv.DictReader(f)
+    assert float(row["lr"]) > 0.01  # the rate the epoch trained at, not the 0 its schedule ended on
 
 
 def test_train_draws_its_curves_beside_the_checkpoint(trained):
@@ -94,14 +100,22 @@ def test_train_draws_its_curves_beside_the_checkpoint(trained):
     assert pixels.std() > 10  # lines and text, not a blank canvas
 
 
-def test_train_json_is_one_object_with_the_history(tmp_path, quick_config):
+def test_train_json_is_one_object_with_the_history_and_how_it_stopped(tmp_path, quick_config):
+    early = tmp_path / "early.toml"  # a small slice learned by heart: validation stops improving at once
+    early.write_text(
+        "[data]\ntrain_images = 300\naugment = false\nnon_digits = 0\n[model]\nhidden = [256]\n"
+        '[train]\nepochs = 30\npatience = 2\nweight_decay = 0.0\nschedule = "constant"\n'
+    )
     output = str(tmp_path / "m.safetensors")
-    result = run_digits("train", "--config", str(quick_config), "--epochs", "2", "--output", output, "--json")
+    result = run_digits("train", "--config", str(early), "--output", output, "--json")
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
-    assert [row["epoch"] for row in summary["history"]] == [1, 2]
-    assert summary["diagnosis"]["fit"] in ("good", "underfit", "overfit") and summary["diagnosis"]["advice"]
-    assert summary["saved"] is True and summary["stopped"] is None
+    epochs = len(summary["history"])
+    assert [row["epoch"] for row in summary["history"]] == list(range(1, epochs + 1)) and epochs < 30
+    assert summary["stopped"] == "early" and summary["best_epoch"] == epochs - 2
+    assert summary["diagnosis"]["fit"] == "overfit"
+    assert summary["diagnosis"]["advice"].startswith(f"training stopped early at epoch {epochs} (train.patience = 2)")
+    assert summary["saved"] is True
     assert Path(summary["curves"]).is_file() and Path(summary["output"]).is_file()
 
 
@@ -144,17 +158,6 @@ def test_plain_when_piped_and_no_colour_with_no_color(trained):
     assert re.search(r"\x1b\[3\dm", in_terminal.stdout), "a terminal gets colour (the errors in red)"
     no_color = subprocess.run(command, env={**env, "FORCE_COLOR": "1", "NO_COLOR": "1"}, capture_output=True, text=True)
     assert not re.search(r"\x1b\[(3\d|38;)", no_color.stdout)
-
-
-def test_a_one_epoch_run_reads_as_one_epoch(tmp_path, quick_config):
-    result = run_digits(
-        "train", "--config", str(quick_config), "--epochs", "1", "--output", str(tmp_path / "m.safetensors")
-    )
-    assert result.returncode == 0, result.stderr
-    row = result.stdout.splitlines()[1].split()
-    assert row[0] == "1" and float(row[5]) > 0.01  # the rate the epoch trained at, not where the schedule ended
-    assert not any(line.startswith("train loss") for line in result.stdout.splitlines())  # a point is no curve
-    assert "train for more than 1 epoch " in result.stdout and "1 epochs" not in result.stdout
 
 
 def test_a_tiny_loss_keeps_its_digits():

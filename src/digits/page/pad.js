@@ -102,7 +102,8 @@ fetch("/api/model").then((r) => r.json()).then((model) => {
   const m = model.metrics || {};
   const accuracy = m.val_accuracy ? `, ${(m.val_accuracy * 100).toFixed(2)}% on its validation images` : "";
   document.getElementById("model").textContent =
-    `${model.checkpoint.split("/").pop()}: a ${model.layer_sizes.join("-")} network of Linear+ReLU layers, ` +
+    `${model.checkpoint.split("/").pop()}: a ${model.layer_sizes.join("-")} network of ` +
+    (model.layer_sizes.length > 2 ? "Linear+ReLU layers, " : "one Linear layer (a linear classifier), ") +
     `${model.parameters.toLocaleString()} parameters${accuracy}`;
 });
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -15,6 +16,7 @@ import pytest
 from PIL import Image
 
 from conftest import ink_on_paper, run_digits, start_training, wait_for, write_image_folder
+from digits.checkpoint import SHIPPED_MODEL
 from digits.data import why_download_failed
 from digits.run_files import RunFiles
 
@@ -239,5 +241,26 @@ def test_a_photo_with_a_corrupt_exif_tag_is_read_without_pillow_s_warnings(tmp_p
     corrupt = b"Exif\x00\x00MM\x00*\x00\x00\x00\x08\x00\x01\x01\x12\x00\x03\x00\x00"  # a tag cut short
     ink_on_paper(test_split.images[0]).convert("RGB").save(photo, "JPEG", exif=corrupt)
     result = run_digits("predict", str(photo))
-    assert result.returncode == 0 and result.stderr == ""
+    assert result.returncode == 0 and result.stderr == f"Reading with {SHIPPED_MODEL} (the model shipped with digits)\n"
     assert result.stdout.startswith(f"{photo}: {test_split.labels[0]} (")
+
+
+def test_a_model_you_train_answers_only_where_you_name_it(trained, tmp_path):
+    """After `digits train`, checkpoints/default.safetensors sits in the working directory; the shipped
+    model still answers unless --checkpoint names another, and every reading says which model it was."""
+    (tmp_path / "checkpoints").mkdir()
+    shutil.copy(trained, tmp_path / "checkpoints" / "default.safetensors")
+    seven = str(ROOT / "examples" / "seven.png")
+    shipped = run_digits("predict", seven, "--json", cwd=tmp_path)
+    assert json.loads(shipped.stdout)["model"] == str(SHIPPED_MODEL)
+    assert shipped.stderr == f"Reading with {SHIPPED_MODEL} (the model shipped with digits)\n"
+    mine = run_digits("read", seven, "--json", "--checkpoint", "checkpoints/default.safetensors", cwd=tmp_path)
+    assert json.loads(mine.stdout)["model"] == "checkpoints/default.safetensors"
+    assert mine.stderr == "Reading with checkpoints/default.safetensors\n"
+    import digits
+
+    assert digits.load_model().predict(seven).model == str(SHIPPED_MODEL)
+    assert (
+        f"Read with it: digits predict IMAGE --checkpoint {trained}"
+        in (trained.parent / "train-stdout.txt").read_text()
+    )

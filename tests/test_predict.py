@@ -51,10 +51,11 @@ def test_bad_file_is_reported_and_the_others_still_served(trained, tmp_path, tes
     result = run_digits("predict", str(good[0]), str(bad), str(empty), str(good[1]), "--checkpoint", str(trained))
     assert result.returncode == 1
     assert [line.split(":")[0] for line in result.stdout.splitlines()] == [str(good[0]), str(good[1])]
-    errors = result.stderr.splitlines()
-    assert len(errors) == 2
-    assert errors[0] == f"error: {bad}: not an image Pillow can read"
-    assert errors[1] == f"error: {empty}: empty file (0 bytes)"
+    assert result.stderr.splitlines() == [
+        f"Reading with {trained}",
+        f"error: {bad}: not an image Pillow can read",
+        f"error: {empty}: empty file (0 bytes)",
+    ]
 
 
 def test_blank_page_gives_no_digit(trained, tmp_path):
@@ -69,4 +70,4 @@ def test_blank_page_gives_no_digit(trained, tmp_path):
 def test_missing_file_is_reported(trained, tmp_path):
     result = run_digits("predict", str(tmp_path / "gone.png"), "--checkpoint", str(trained))
     assert result.returncode == 1
-    assert result.stderr.strip() == f"error: {tmp_path / 'gone.png'}: file not found"
+    assert result.stderr.splitlines() == [f"Reading with {trained}", f"error: {tmp_path / 'gone.png'}: file not found"]

@@ -119,7 +119,7 @@ def server():
     yield url
     process.send_signal(signal.SIGINT)
     stdout, stderr = process.communicate(timeout=30)
-    assert f"digits serve: {url}/ (Ctrl-C stops it)" in stdout
+    assert f"digits serve: {url}/, reading with " in stdout and "(Ctrl-C stops it)" in stdout
     assert "Traceback" not in stderr
 
 

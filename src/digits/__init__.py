@@ -24,8 +24,7 @@ if TYPE_CHECKING:
 
 
 def load_model(path: str | Path | None = None) -> DigitReader:
-    """A model ready to read digits: the file at `path`, else checkpoints/default.safetensors when
-    there is one, else the model shipped with digits."""
+    """A model ready to read digits: the file at `path`, else the model shipped with digits."""
     from .reader import load_model as load
 
     return load(path)

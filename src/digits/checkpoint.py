@@ -30,7 +30,6 @@ from .errors import DigitsError, first_line
 
 FORMAT = "digits-mlp"
 FORMAT_VERSION = 1
-DEFAULT_MODEL = Path("checkpoints/default.safetensors")
 SHIPPED_MODEL = Path(str(files("digits") / "pretrained" / "mnist.safetensors"))  # configs/mnist.toml's run
 
 
@@ -84,11 +83,11 @@ def save_model(
 def load_model(path: Path | None = None) -> ModelFile:
     """Read a model file written by save_model, checking that it is one, and whole.
 
-    Without a path: checkpoints/default.safetensors in the current directory, else the model
-    shipped inside digits, so that predicting works right after install, from anywhere.
+    Without a path: the model shipped inside digits, so that reading works right after install,
+    from anywhere; a model you train answers only where you name it, never in its place unasked.
     """
     if path is None:
-        path = DEFAULT_MODEL if DEFAULT_MODEL.exists() or not SHIPPED_MODEL.is_file() else SHIPPED_MODEL
+        path = SHIPPED_MODEL
     path = Path(path)
     if not path.is_file():
         raise DigitsError(f"{path}: checkpoint not found (train one with `digits train`)")

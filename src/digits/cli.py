@@ -30,7 +30,7 @@ ConfigOption = Annotated[
 CheckpointOption = Annotated[
     Path | None,
     typer.Option(
-        metavar="FILE", help="Model file. Default: checkpoints/default.safetensors, else the model shipped with digits."
+        metavar="FILE", help="Model file. Default: the model shipped with digits (a model you train answers only here)."
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of text.")]
@@ -267,9 +267,11 @@ def predict(
     subfolders. A file that cannot be read is reported and the others are still read; the
     exit status is then 1.
     """
+    from .checkpoint import SHIPPED_MODEL
     from .reader import load_model
 
     reader = load_model(checkpoint)
+    report.model_used(reader.path, reader.path == SHIPPED_MODEL)
     failures = 0
     for prediction in reader.predict_files(images, top_k, explain):
         failures += prediction.failed
@@ -293,10 +295,13 @@ def read(
     lone digit. A file that cannot be read is reported and the others are still read; the exit
     status is then 1.
     """
+    from .checkpoint import SHIPPED_MODEL
     from .reader import load_model
 
+    reader = load_model(checkpoint)
+    report.model_used(reader.path, reader.path == SHIPPED_MODEL)
     failures = 0
-    for reading in load_model(checkpoint).read_files(images):
+    for reading in reader.read_files(images):
         failures += reading.failed
         if json_output:
             print(report.json_line(reading), flush=True)
@@ -312,7 +317,7 @@ def info(
         Path | None,
         typer.Argument(
             metavar="[CHECKPOINT]",
-            help="Model file. Default: checkpoints/default.safetensors, else the model shipped with digits.",
+            help="Model file. Default: the model shipped with digits.",
             show_default=False,
         ),
     ] = None,
@@ -450,7 +455,8 @@ def export(
         from .export import export_onnx
 
     model = load_model(checkpoint)
-    report.out.print(f"Wrote {export_onnx(model, output)} ({'-'.join(map(str, model.layer_sizes))})", markup=False)
+    written = export_onnx(model, output)
+    report.out.print(f"Wrote {written} ({'-'.join(map(str, model.layer_sizes))}, from {model.path})", markup=False)
 
 
 @app.command(cls=_Command, short_help="Draw a digit, or drop a photo, in the browser.")
@@ -477,7 +483,7 @@ def serve(
         report.err.print(f"warning: listening on every interface ({host or '*'}): anyone on your network can use it")
 
     def ready(url: str) -> None:
-        report.out.print(f"digits serve: {url} (Ctrl-C stops it)", markup=False)
+        report.out.print(f"digits serve: {url}, reading with {reader.path} (Ctrl-C stops it)", markup=False)
         if open_browser:
             import webbrowser
 

@@ -242,6 +242,7 @@ class Prediction:
     not_a_digit: bool = False  # there is writing, and the model answers that it is none of 0–9
     probabilities: list[float] | None = None  # of each digit, 0 to 9, then of "not a digit" where the model has it
     relus_fired: list[int] | None = None  # with explain: per hidden layer, how many ReLUs let something through
+    model: str = ""  # the model file that read it
     pixels: np.ndarray | None = field(default=None, repr=False, metadata={"json": False})  # the matrix the model read
 
 
@@ -265,6 +266,7 @@ class NumberReading:
     digits: list[DigitReading] = field(default_factory=list)  # every mark, left to right
     error: str | None = None  # why there is no number, for a person
     failed: bool = False  # the file could not be read (a blank page is not a failure)
+    model: str = ""  # the model file that read it
     # the ink found, 0–255 (uint8), as the reader saw the page: at most page.WORK_SIDE a side, turned upright
     ink: np.ndarray | None = field(default=None, repr=False, metadata={"json": False})
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 from PIL import Image
@@ -26,6 +27,7 @@ from .inference import NumberReading, Prediction, predict_paths, predict_pixels,
 from .page import NoDigitFound
 
 ImageLike = str | Path | bytes | Image.Image | np.ndarray
+Reading = TypeVar("Reading", Prediction, NumberReading)
 
 
 class DigitReader:
@@ -45,6 +47,11 @@ class DigitReader:
     def layer_sizes(self) -> list[int]:
         return self.model.layer_sizes
 
+    def _signed(self, reading: Reading) -> Reading:
+        """The reading, naming the model file that made it."""
+        reading.model = str(self.model.path)
+        return reading
+
     def predict(self, image: ImageLike, top_k: int = 1, name: str | None = None) -> Prediction:
         """The digit in one image: a file path, a file's bytes, a PIL image, or a numpy array of grey
         levels (height, width) or colours (height, width, 3 or 4), 0–255 or 0–1.
@@ -56,8 +63,8 @@ class DigitReader:
         try:
             pixels = self.pixels(image, name)
         except NoDigitFound as e:
-            return Prediction(name, error=str(e))
-        return predict_pixels(self.model, name, pixels, top_k)
+            return self._signed(Prediction(name, error=str(e)))
+        return self._signed(predict_pixels(self.model, name, pixels, top_k))
 
     def predict_many(self, images: Iterable[ImageLike], top_k: int = 1) -> list[Prediction]:
         """Predictions for many images, in order. Files (and directories of them) are read as
@@ -71,14 +78,14 @@ class DigitReader:
     def predict_files(self, paths: Iterable[str | Path], top_k: int = 1, explain: bool = False) -> Iterator[Prediction]:
         """A stream of predictions for image files and directories of them (with their subfolders),
         as `digits predict` prints them; with `explain`, how many ReLUs fired in each hidden layer too."""
-        return predict_paths(self.model, [Path(p) for p in paths], top_k, explain)
+        return (self._signed(p) for p in predict_paths(self.model, [Path(p) for p in paths], top_k, explain))
 
     def read(self, image: ImageLike, name: str | None = None) -> NumberReading:
         """Every digit on the image, left to right, as a number (a string: leading zeros stay), with
         each digit's confidence and box. A blank image gives `number` None and `error` saying so."""
         name = _name(image) if name is None else name
         gray = self.grey_levels(image, name)
-        return read_number(self.model, name, gray, _decoded_share(image, gray))
+        return self._signed(read_number(self.model, name, gray, _decoded_share(image, gray)))
 
     def read_files(self, paths: Iterable[str | Path]) -> Iterator[NumberReading]:
         """The number on each image file (directories opened, with their subfolders), in order; a
@@ -88,7 +95,7 @@ class DigitReader:
                 try:
                     yield self.read(file)
                 except DigitsError as e:
-                    yield NumberReading(str(file), error=str(e), failed=True)
+                    yield self._signed(NumberReading(str(file), error=str(e), failed=True))
 
     def pixels(self, image: ImageLike, name: str | None = None) -> np.ndarray:
         """The image_size × image_size matrix (0 paper, 255 ink) the model reads for an image."""
@@ -109,8 +116,7 @@ class DigitReader:
 
 
 def load_model(path: str | Path | None = None) -> DigitReader:
-    """A digits model file, ready to read digits; without a path, checkpoints/default.safetensors
-    when there is one, else the model shipped with digits."""
+    """A digits model file, ready to read digits; without a path, the model shipped with digits."""
     return DigitReader(load_model_file(None if path is None else Path(path)))
 
 

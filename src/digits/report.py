@@ -131,6 +131,7 @@ def training_summary(result: Any, patience: int) -> None:
     fit = result.diagnosis.fit
     out.print(f"Verdict: [bold {fit.colour}]{fit.verdict}[/] — {escape(result.diagnosis.advice)}")
     out.print(f"Saved {result.output} (history: {result.history_file}, curves: {result.curves})", markup=False)
+    out.print(f"Read with it: digits predict IMAGE --checkpoint {result.output}", markup=False)
 
 
 def training_stopped(result: Any, command: str) -> None:
@@ -294,6 +295,11 @@ def number_reading(r: Any) -> None:
             out.print(f"  left out, the mark at {_box(d.box)}: {d.text}", markup=False)
         elif d.kind == "not a digit":
             out.print(f"  not a digit ({d.confidence:.1%} sure): the mark at {_box(d.box)}", markup=False)
+
+
+def model_used(path: Path, shipped: bool) -> None:
+    """Which model reads, before its readings (on stderr, so that the readings stay the output)."""
+    err.print(f"Reading with {path}" + (" (the model shipped with digits)" if shipped else ""), markup=False)
 
 
 def _answer(digit: int | None) -> str:

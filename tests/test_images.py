@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import os
 import shutil
 import subprocess
@@ -335,3 +336,24 @@ def test_a_lone_straight_stroke_is_a_1_and_a_margin_on_a_ruled_page_is_not(tmp_p
     ruled.rotate(angle, Image.Resampling.BICUBIC, fillcolor=240).save(tmp_path / "ruled.png")
     with pytest.raises(NoDigitFound):
         read_digit_image(tmp_path / "ruled.png")
+
+
+def test_show_on_a_page_with_no_digit_shows_what_it_measured(tmp_path):
+    """A ruled page with a few specks: nothing to read, and `show` draws the ink it found and says why, as predict exits 0."""
+    page = Image.new("L", (300, 200), 235)
+    draw = ImageDraw.Draw(page)
+    for y in range(20, 200, 25):
+        draw.line([(0, y), (300, y)], fill=150)  # printed lines: taken out
+    draw.ellipse([148, 98, 152, 102], fill=60)  # a speck, far too small for a stroke
+    path = tmp_path / "specks.png"
+    page.save(path)
+    result = run_digits("show", str(path))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith(f"{path}: the ink read found, 300×200 pixels, a character ")
+    assert any(set(line.strip()) & set("░▒▓█") for line in lines[1:-2])  # the speck, drawn
+    assert lines[-2:] == [
+        "No mark here looks like writing: each is too small, too faint or too thin for a stroke.",
+        f"{path}: no digit found (the image is blank)",
+    ]
+    assert json.loads(run_digits("show", str(path), "--json").stdout)["number"] is None

@@ -416,22 +416,21 @@ def show(
 
     The image is found, cropped, scaled and centred exactly as predict does, so this is what
     the network's first layer multiplies. Where the numbers do not fit the terminal, each
-    pixel is drawn as a shade instead (--numbers prints them anyway). With --read, the whole
-    page's ink as shades, with a box round each digit `digits read` found.
+    pixel is drawn as a shade instead (--numbers prints them anyway). With --read, or where
+    no digit is found, the whole page's ink as the reader measured it, with a box round each
+    digit `digits read` found.
     """
     from .reader import load_model
 
     reader = load_model(checkpoint)
-    if as_read:
+    prediction = None if as_read else reader.predict(image)
+    if prediction is None or prediction.pixels is None:  # asked for the page, or no digit on it: show the page
         reading = reader.read(image)
-        if not reading.digits:  # a blank page: nothing to show
+        if reading.ink is None:
             raise DigitsError(reading.error)
         if json_output:
             return print(report.json_line(reading))
         return report.page_view(reading)
-    prediction = reader.predict(image)
-    if prediction.pixels is None:
-        raise DigitsError(prediction.error)  # a blank page: nothing to show
     if json_output:
         return print(report.json_line(prediction, include=("pixels",)))
     report.digit_view(prediction, reader.model.image_size, reader.path, numbers)

@@ -278,7 +278,7 @@ def read_number(model: ModelFile, name: str, gray: np.ndarray, decoded: float = 
     try:
         ink, marks = number_marks(gray, name, model.image_size)
     except NoDigitFound as e:
-        return NumberReading(name, error=str(e))
+        return NumberReading(name, error=str(e), ink=e.ink)
     framed = [mark for mark in marks if mark.kind == "digit"]
     if not framed:
         return NumberReading(name, error=f"{name}: no digit found, only marks too small for one")

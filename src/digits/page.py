@@ -59,7 +59,12 @@ LINE_OVER_NOISE = 2
 
 
 class NoDigitFound(DigitsError):
-    """The image holds no ink: a blank page."""
+    """The image holds no ink: a blank page. `ink` is what the reader measured on it, 0–255 (uint8),
+    so that a person can see why it was called blank."""
+
+    def __init__(self, message: str, ink: np.ndarray | None = None) -> None:
+        super().__init__(message)
+        self.ink = ink
 
 
 @dataclass
@@ -136,7 +141,7 @@ def find_ink(gray: np.ndarray, name: str = "image") -> Ink:
         frame = frame.turned(angle, (share.shape[1], share.shape[0]))
     labels, marks, specks = find_marks(share, paper, off_page)
     if not marks:
-        raise NoDigitFound(f"{name}: no digit found (the image is blank)")
+        raise NoDigitFound(f"{name}: no digit found (the image is blank)", np.round(share * 255).astype(np.uint8))
     return Ink(share, labels, marks, digit_marks(labels, share, marks), frame, specks)
 
 

@@ -343,7 +343,12 @@ def page_view(r: Any) -> None:
     )
     lines = ["".join(row).rstrip() for row in grid]
     inked = [i for i, line in enumerate(lines) if line]  # blank paper above and below: one line of it
-    out.print(Text("\n".join(lines[max(inked[0] - 1, 0) : inked[-1] + 2]) + "\n"))
+    if not inked:
+        out.print("(no ink at all: the page is paper, once its shading and printed lines are taken out)\n")
+    else:
+        out.print(Text("\n".join(lines[max(inked[0] - 1, 0) : inked[-1] + 2]) + "\n"))
+        if not r.digits:
+            out.print("No mark here looks like writing: each is too small, too faint or too thin for a stroke.")
     number_reading(r)
 
 

@@ -83,6 +83,14 @@ def test_train_from_python(tmp_path):
     result = digits.train(config)
     assert [r.epoch for r in result.history] == [1, 2] and result.saved and result.stopped is None
     assert digits.load_model(result.output).predict(SEVEN).digit is not None
+    # the same keys as the config file and the flags: a dict of sections, flag names, section_key
+    again = digits.train(
+        {"data": {"augment": False}}, epochs=1, model_hidden=[16], output=str(tmp_path / "n.safetensors")
+    )
+    assert digits.load_model(again.output).layer_sizes == [784, 16, 11]
+    assert json.loads(json.dumps(again.to_dict()))["history"][0]["epoch"] == 1
+    with pytest.raises(DigitsError, match="^hidden: not a setting.*did you mean model_hidden"):
+        digits.train(hidden=[16])
 
 
 def test_training_without_torch_says_what_to_install(tmp_path):
@@ -192,8 +200,12 @@ def test_read_on_a_blank_page(model):
 def test_results_print_short_name_their_file_and_digits_lists_its_api(model, tmp_path):
     """What a Python user sees first: a result that prints on a line or two (not the 28×28 matrix
     it holds), an error that names the file, and `dir(digits)` without the modules' own imports."""
-    assert "\n" not in repr(model.predict(SEVEN)) and len(repr(model.predict(SEVEN))) < 600
-    assert "\n" not in repr(model.read(ROOT / "examples" / "2026.png"))
+    assert "\n" not in repr(model.predict(SEVEN)) and len(repr(model.predict(SEVEN))) < 250
+    reading = model.read(ROOT / "examples" / "2026.png")
+    assert "\n" not in repr(reading)
+    # every result is plain JSON values through to_dict(): no numpy ints or arrays left in it
+    assert json.loads(json.dumps(reading.to_dict()))["digits"][0]["box"] == list(reading.digits[0].box)
+    assert json.loads(json.dumps(model.predict(SEVEN).to_dict()))["model"] == str(SHIPPED_MODEL)
     blank = tmp_path / "blank.jpg"
     Image.new("L", (200, 200), 255).save(blank)
     with pytest.raises(DigitsError, match=f"^{blank}: no digit found"):

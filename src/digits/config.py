@@ -132,6 +132,34 @@ def load_config(path: Path | None = None, overrides: dict[str, Any] | None = Non
     return config
 
 
+FLAG_KEYS = {  # the command line's flags, by their names in Python, and the keys they set
+    "epochs": "train.epochs",
+    "lr": "train.lr",
+    "batch_size": "train.batch_size",
+    "seed": "train.seed",
+    "device": "train.device",
+    "output": "train.output",
+    "data_path": "data.path",
+}
+
+
+def setting_key(name: str) -> str:
+    """The dotted key a Python keyword names: a flag's name (`epochs`, `data_path`) or any key as
+    `section_key` (`model_hidden`, `data_augment`)."""
+    if name in FLAG_KEYS:
+        return FLAG_KEYS[name]
+    keys = {
+        f"{section}_{key}": f"{section}.{key}"
+        for section, values in dataclasses.asdict(Config()).items()
+        for key in values
+    }
+    if name in keys:
+        return keys[name]
+    raise ConfigError(
+        f"{name}: not a setting; name a flag ({', '.join(FLAG_KEYS)}) or a key as section_key{_suggest(name, keys)}"
+    )
+
+
 def config_from_dict(raw: dict[str, Any], origin: str) -> Config:
     """Build a Config from parsed TOML (or a checkpoint's stored config); `origin` names it in errors."""
     config = Config()

@@ -24,6 +24,7 @@ from .framing import read_digit_image
 from .images import list_images
 from .number import number_marks
 from .page import NoDigitFound
+from .results import Result
 
 BATCH = 4096
 CHUNK = 256  # images read ahead and run through the network together
@@ -66,7 +67,7 @@ class Layer:
 
 
 @dataclass
-class ModelSummary:
+class ModelSummary(Result):
     """What a model is made of and how it was trained, as `digits info` shows it."""
 
     checkpoint: Path
@@ -139,7 +140,7 @@ class Confusion:
 
 
 @dataclass
-class Evaluation:
+class Evaluation(Result):
     checkpoint: Path
     data: str  # where the digits came from
     samples: int
@@ -231,17 +232,17 @@ class Likelihood:
 
 
 @dataclass
-class Prediction:
+class Prediction(Result):
     path: str
     digit: int | None = None  # None when the image holds no digit, is not a digit, or could not be read
     confidence: float = 0.0  # of the digit read, or that it is not a digit
     unsure: bool = False  # confidence below UNSURE_BELOW: such readings are often wrong
-    top_k: list[Likelihood] = field(default_factory=list)  # the k likeliest, likeliest first
+    top_k: list[Likelihood] = field(default_factory=list, repr=False)  # the k likeliest, likeliest first
     error: str | None = None  # why there is no digit, for a person
     failed: bool = False  # the file could not be read (a blank page is not a failure)
     not_a_digit: bool = False  # there is writing, and the model answers that it is none of 0–9
-    probabilities: list[float] | None = None  # of each digit, 0 to 9, then of "not a digit" where the model has it
-    relus_fired: list[int] | None = None  # with explain: per hidden layer, how many ReLUs let something through
+    probabilities: list[float] | None = field(default=None, repr=False)  # of 0 to 9, then "not a digit" if it has one
+    relus_fired: list[int] | None = field(default=None, repr=False)  # with explain: ReLUs that let something through
     model: str = ""  # the model file that read it
     pixels: np.ndarray | None = field(default=None, repr=False, metadata={"json": False})  # the matrix the model read
 
@@ -254,13 +255,15 @@ class DigitReading:
     confidence: float  # of the digit, or that the mark is not a digit; 0 for the others
     unsure: bool
     box: tuple[int, int, int, int]  # (left, top, right, bottom) in the image's pixels
-    ink_box: tuple[int, int, int, int] = field(metadata={"json": False})  # the same box in NumberReading.ink
+    ink_box: tuple[int, int, int, int] = field(
+        repr=False, metadata={"json": False}
+    )  # the same box in NumberReading.ink
     kind: str = "digit"  # "digit", "separator", "not a digit" or "left out"
     text: str = ""  # what it adds to the number: the digit or the separator; for a mark left out, why
 
 
 @dataclass
-class NumberReading:
+class NumberReading(Result):
     path: str
     number: str | None = None  # digits and separators left to right, as a string so that leading zeros stay
     digits: list[DigitReading] = field(default_factory=list)  # every mark, left to right

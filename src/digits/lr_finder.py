@@ -17,6 +17,7 @@ import torch
 from .config import Config
 from .errors import DigitsError
 from .history import SmoothedLoss
+from .results import Result
 from .trainer import make_optimizer, setup, step
 from .training_data import TrainingData
 
@@ -24,7 +25,7 @@ BLOW_UP = 4.0  # stop once the smoothed loss is this many times its minimum
 
 
 @dataclass
-class LrFinding:
+class LrFinding(Result):
     learning_rates: list[float]
     losses: list[float]  # smoothed training loss at each learning rate
     suggestion: float

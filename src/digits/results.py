@@ -28,3 +28,11 @@ def as_json(result: Any, include: tuple[str, ...] = ()) -> Any:
     if hasattr(result, "tolist"):  # numpy arrays and scalars
         return result.tolist()
     return result
+
+
+class Result:
+    """A result of digits (a reading, an evaluation, a training run): `to_dict()` gives it as plain
+    JSON values, exactly as `--json` prints it."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return as_json(self)

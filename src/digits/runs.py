@@ -17,6 +17,7 @@ from . import checkpoint
 from .config import Config, config_from_dict
 from .errors import ConfigError, DigitsError, first_line
 from .history import EpochRecord, Fit, diagnose
+from .results import Result
 from .run_files import RunFiles
 
 HISTORY_SUFFIX = ".history.csv"
@@ -55,7 +56,7 @@ class RunSummary:
 
 
 @dataclass
-class Comparison:
+class Comparison(Result):
     runs: list[RunSummary]
     differing: list[str]  # dotted config keys, in the config's order
     plot: Path | None = None  # where the picture was drawn

@@ -27,6 +27,7 @@ from .data import CLASSES, NOT_A_DIGIT, load_source, split_train_val, with_non_d
 from .errors import DigitsError
 from .history import Diagnosis, EpochRecord, SmoothedLoss, diagnose, epoch_fit
 from .model import DigitMLP
+from .results import Result
 from .run_files import RunFiles
 from .training_data import Part, TrainingData
 
@@ -54,7 +55,7 @@ class TrainingPlan:
 
 
 @dataclass
-class TrainResult:
+class TrainResult(Result):
     history: list[EpochRecord]
     best_epoch: int  # 0 when no epoch finished
     diagnosis: Diagnosis | None  # None when no epoch finished

@@ -89,7 +89,7 @@ def test_train_from_python(tmp_path):
     )
     assert digits.load_model(again.output).layer_sizes == [784, 16, 11]
     assert json.loads(json.dumps(again.to_dict()))["history"][0]["epoch"] == 1
-    with pytest.raises(DigitsError, match="^hidden: not a setting.*did you mean model_hidden"):
+    with pytest.raises(DigitsError, match=r"^hidden: not a setting.*did you mean model_hidden"):
         digits.train(hidden=[16])
 
 

@@ -155,8 +155,9 @@ def test_bad_file_is_one_line_and_the_others_are_served(trained, tmp_path, test_
     result = run_digits("predict", str(bad), str(good), "--checkpoint", str(trained))
     assert result.returncode == 1
     assert result.stdout.startswith(f"{good}: {test_split.labels[0]} ")
-    assert result.stderr.startswith(f"error: {bad}: {message}")
-    assert len(result.stderr.splitlines()) == 1 and "Traceback" not in result.stderr
+    reading_with, error = result.stderr.splitlines()  # which model reads, then the one line on the bad file
+    assert reading_with == f"Reading with {trained}" and error.startswith(f"error: {bad}: {message}")
+    assert "Traceback" not in result.stderr
 
 
 def test_directory_with_no_images(trained, tmp_path):
@@ -165,7 +166,7 @@ def test_directory_with_no_images(trained, tmp_path):
     (empty / "notes.txt").write_text("not an image")
     result = run_digits("predict", str(empty), "--checkpoint", str(trained))
     assert result.returncode == 1
-    assert result.stderr.splitlines() == [f"error: {empty}: no images in this directory"]
+    assert result.stderr.splitlines() == [f"Reading with {trained}", f"error: {empty}: no images in this directory"]
 
 
 def test_unreadable_file(trained, tmp_path, test_split):
@@ -182,7 +183,7 @@ def test_unreadable_file(trained, tmp_path, test_split):
         command = ["setpriv", f"--bounding-set={drop}", f"--inh-caps={drop}", *command]
     result = subprocess.run(command, capture_output=True, text=True)
     assert result.returncode == 1
-    assert result.stderr.splitlines() == [f"error: {locked}: permission denied"]
+    assert result.stderr.splitlines() == [f"Reading with {trained}", f"error: {locked}: permission denied"]
     assert result.stdout.startswith(f"{good}: {test_split.labels[0]} ")
 
 

@@ -305,18 +305,21 @@ def read_number(model: ModelFile, name: str, gray: np.ndarray, decoded: float = 
 
 
 def predict_paths(
-    model: ModelFile, paths: Iterable[Path], top_k: int = 1, explain: bool = False
+    model: ModelFile, paths: Iterable[Path], top_k: int = 1, explain: bool = False, processes: bool = True
 ) -> Iterator[Prediction]:
     """Predictions for image files and directories of them, in order; bad files yield an error.
 
     A stream: files are read and normalized a chunk at a time, by a process per core once
     there are more than a chunk's worth (reading is Python and numpy work that threads would
-    serialize on the GIL), and each chunk goes through the network in one batch.
+    serialize on the GIL; `processes=False` reads in this process, as a cluster's worker must),
+    and each chunk goes through the network in one batch.
     """
     files = _files(paths)
     chunk = list(islice(files, CHUNK))
-    if len(chunk) < CHUNK:  # a handful of files: not worth starting workers
-        yield from _predict_chunk(model, chunk, top_k, explain, map)
+    if len(chunk) < CHUNK or not processes:  # a handful of files: not worth starting workers
+        while chunk:
+            yield from _predict_chunk(model, chunk, top_k, explain, map)
+            chunk = list(islice(files, CHUNK))
         return
     # Ctrl-C is the parent's to handle: workers that caught it too would each print a traceback
     with ProcessPoolExecutor(max_workers=os.cpu_count() or 1, initializer=_ignore_interrupts) as pool:

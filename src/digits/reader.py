@@ -75,10 +75,14 @@ class DigitReader:
             return list(self.predict_files(images, top_k))
         return [self.predict(image, top_k) for image in images]
 
-    def predict_files(self, paths: Iterable[str | Path], top_k: int = 1, explain: bool = False) -> Iterator[Prediction]:
+    def predict_files(
+        self, paths: Iterable[str | Path], top_k: int = 1, explain: bool = False, processes: bool = True
+    ) -> Iterator[Prediction]:
         """A stream of predictions for image files and directories of them (with their subfolders),
-        as `digits predict` prints them; with `explain`, how many ReLUs fired in each hidden layer too."""
-        return (self._signed(p) for p in predict_paths(self.model, [Path(p) for p in paths], top_k, explain))
+        as `digits predict` prints them; with `explain`, how many ReLUs fired in each hidden layer too.
+        Many files are read by a process per core; `processes=False` reads them in this process."""
+        files = [Path(p) for p in paths]
+        return (self._signed(p) for p in predict_paths(self.model, files, top_k, explain, processes))
 
     def read(self, image: ImageLike, name: str | None = None) -> NumberReading:
         """Every digit on the image, left to right, as a number (a string: leading zeros stay), with

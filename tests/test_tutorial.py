@@ -78,3 +78,26 @@ def test_every_command_in_the_tutorial_says_what_the_page_says(tmp_path):
             )
     assert (tmp_path / "compare.png").stat().st_size > 20_000
     assert (tmp_path / "hidden-weights.png").stat().st_size > 20_000
+
+
+def test_the_readme_s_readings_say_what_the_readme_says():
+    """The first commands a newcomer types, `predict` and `read` with the shipped model: their output
+    as the README prints it (`train` and `evaluate` run in the tutorial's test instead)."""
+    env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "80"}
+    steps = tutorial_steps((ROOT / "README.md").read_text(encoding="utf-8"))
+    reading = [(command, shown) for command, shown in steps if command.split()[1] in ("predict", "read")]
+    assert len(reading) == 2
+    for command, shown in reading:
+        result = subprocess.run(
+            [sys.executable, "-m", "digits", *shlex.split(command)[1:]],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        assert result.returncode == 0, f"{command}\n{result.stderr}"
+        output = [line.strip() for line in (result.stderr + result.stdout).splitlines()]
+        for line in shown:
+            assert any(as_pattern(line).fullmatch(o) for o in output), (
+                f"{command}\nshown:  {line}\noutput:\n" + "\n".join(output)
+            )

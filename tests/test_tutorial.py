@@ -80,13 +80,22 @@ def test_every_command_in_the_tutorial_says_what_the_page_says(tmp_path):
     assert (tmp_path / "hidden-weights.png").stat().st_size > 20_000
 
 
-def test_the_readme_s_readings_say_what_the_readme_says():
-    """The first commands a newcomer types, `predict` and `read` with the shipped model: their output
-    as the README prints it (`train` and `evaluate` run in the tutorial's test instead)."""
+def test_the_readings_the_readme_and_docs_print_are_what_digits_prints():
+    """`predict` and `read` with the shipped model, as the README and the docs' pages print them, on the
+    repository's own examples (`train` and `evaluate` run in the tutorial's test instead)."""
     env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "80"}
-    steps = tutorial_steps((ROOT / "README.md").read_text(encoding="utf-8"))
-    reading = [(command, shown) for command, shown in steps if command.split()[1] in ("predict", "read")]
-    assert len(reading) == 2
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    reading = [
+        (command, shown)
+        for page in pages
+        for command, shown in tutorial_steps(page.read_text(encoding="utf-8"))
+        if command.split()[1] in ("predict", "read")
+        and "--checkpoint" not in command
+        and all(
+            (ROOT / arg).exists() for arg in shlex.split(command)[2:] if not arg.startswith("-") and not arg.isdigit()
+        )
+    ]
+    assert len(reading) >= 5  # the README's two, the docs' home page's two, and the reading page's
     for command, shown in reading:
         result = subprocess.run(
             [sys.executable, "-m", "digits", *shlex.split(command)[1:]],

@@ -110,3 +110,11 @@ def test_the_readings_the_readme_and_docs_print_are_what_digits_prints():
             assert any(as_pattern(line).fullmatch(o) for o in output), (
                 f"{command}\nshown:  {line}\noutput:\n" + "\n".join(output)
             )
+
+
+def test_every_printed_output_in_the_docs_comes_from_docs_outputs_py():
+    """Each output block carries the comment `docs/outputs.py` writes it by: none was written by hand."""
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "docs" / "outputs.py"), "--check"], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr

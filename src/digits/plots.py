@@ -55,12 +55,14 @@ def compared_curves(runs: Sequence, path: Path) -> Path:
     picture_format(path)  # a name it cannot write is refused before any drawing
     figure = Figure(figsize=CURVES_SIZE, dpi=DPI, layout="constrained")
     loss, accuracy = figure.subplots(1, 2)
-    for i, run in enumerate(runs):
+    stems = [Path(run.name).name.removesuffix(".safetensors") for run in runs]
+    names = stems if len(set(stems)) == len(stems) else [run.name for run in runs]  # as the table names them
+    for i, (run, name) in enumerate(zip(runs, names, strict=True)):
         colour, epochs, best = f"C{i % 10}", [r.epoch for r in run.history], run.best
-        loss.plot(epochs, [r.val_loss for r in run.history], color=colour, label=run.name)
+        loss.plot(epochs, [r.val_loss for r in run.history], color=colour, label=name)
         loss.plot(epochs, [r.train_loss for r in run.history], color=colour, linestyle="--")
         loss.plot(best.epoch, best.val_loss, "o", color=colour)
-        accuracy.plot(epochs, [r.val_accuracy for r in run.history], color=colour, label=run.name)
+        accuracy.plot(epochs, [r.val_accuracy for r in run.history], color=colour, label=name)
         accuracy.plot(best.epoch, best.val_accuracy, "o", color=colour)
     # the line styles, once, in grey: the colours are the runs
     loss.plot([], [], color="grey", label="validation")

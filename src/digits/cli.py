@@ -267,11 +267,10 @@ def predict(
     subfolders. A file that cannot be read is reported and the others are still read; the
     exit status is then 1.
     """
-    from .checkpoint import SHIPPED_MODEL
     from .reader import load_model
 
     reader = load_model(checkpoint)
-    report.model_used(reader.path, reader.path == SHIPPED_MODEL)
+    report.model_used(reader.path, reader.shipped)
     failures = 0
     for prediction in reader.predict_files(images, top_k, explain):
         failures += prediction.failed
@@ -295,11 +294,10 @@ def read(
     lone digit. A file that cannot be read is reported and the others are still read; the exit
     status is then 1.
     """
-    from .checkpoint import SHIPPED_MODEL
     from .reader import load_model
 
     reader = load_model(checkpoint)
-    report.model_used(reader.path, reader.path == SHIPPED_MODEL)
+    report.model_used(reader.path, reader.shipped)
     failures = 0
     for reading in reader.read_files(images):
         failures += reading.failed

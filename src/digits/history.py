@@ -17,7 +17,10 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any
+from pathlib import Path
+from typing import Any, get_type_hints
+
+from .errors import DigitsError, first_line
 
 UNDERFIT_ACCURACY = 0.95  # below this training accuracy a digit model has not learned enough
 RISE_TOLERANCE = 0.05  # a loss this far (relative) from where it was has risen or fallen...
@@ -157,7 +160,7 @@ def diagnose(history: Sequence[EpochRecord], config: Any) -> Diagnosis:
 def _underfit_advice(history: Sequence[EpochRecord], config: Any) -> str:
     last = history[-1]
     epochs, hidden = config.train.epochs, config.model.hidden
-    longer = f"train for more than {_count(epochs, 'epoch')}"
+    longer = f"train for more than {counted(epochs, 'epoch')}"
     wider = f"widen model.hidden beyond {hidden}" if hidden else "add a hidden layer (model.hidden = [128])"
     overshot = next((r for r in history if r.overshoot > OVERSHOOT), None)
     if overshot is not None:  # a higher rate would overshoot further: never advise one
@@ -171,7 +174,7 @@ def _underfit_advice(history: Sequence[EpochRecord], config: Any) -> str:
         why = f"training accuracy is {last.train_accuracy:.1%}"
         remedies = [lr] if overshot else [wider, longer, lr]  # overshooting steps learn nothing, at any width
     elif len(history) <= LEVELLING_EPOCHS:
-        why = f"{_count(len(history), 'epoch')} cannot show the validation loss levelling off"
+        why = f"{counted(len(history), 'epoch')} cannot show the validation loss levelling off"
         remedies = [longer]
     else:
         why = f"validation loss still improved {_still_falling(history):.0%} over the last {LEVELLING_EPOCHS} epochs"
@@ -201,7 +204,8 @@ def _either(options: list[str]) -> str:
     return options[0] if len(options) == 1 else f"{', '.join(options[:-1])} or {options[-1]}"
 
 
-def _count(n: int, noun: str) -> str:
+def counted(n: int, noun: str) -> str:
+    """`1 epoch`, `2 epochs`, `1,000 files`."""
     return f"{n:,} {noun}" + ("" if n == 1 else "s")
 
 
@@ -213,3 +217,39 @@ def history_csv(history: Sequence[EpochRecord]) -> str:
     for record in history:
         writer.writerow({k: f"{v:.6g}" if isinstance(v, float) else v for k, v in record.as_row().items()})
     return text.getvalue()
+
+
+def read_history(path: Path) -> list[EpochRecord]:
+    """The records of a history CSV written by digits train, each value converted to its field's type."""
+    types = get_type_hints(EpochRecord)
+    required = [f.name for f in dataclasses.fields(EpochRecord) if f.default is dataclasses.MISSING]
+    history = []
+    try:
+        with path.open(encoding="utf-8", newline="") as f:
+            reader = csv.DictReader(f)
+            columns = reader.fieldnames or []
+            missing = [name for name in required if name not in columns]
+            unknown = [name for name in columns if name not in types]
+            if missing or unknown:
+                wrong = f"no {missing[0]} column" if missing else f"a column digits does not write, {unknown[0]!r}"
+                raise DigitsError(f"{path}: not a history written by digits train ({wrong})")
+            for line, row in enumerate(reader, 2):  # the header is line 1
+                try:
+                    if None in row:  # csv's key for the cells beyond the header's
+                        raise ValueError("too many values")
+                    values = {name: _typed(value, types[name]) for name, value in row.items()}
+                    history.append(EpochRecord.from_row(values))
+                except (KeyError, TypeError, ValueError) as e:
+                    raise DigitsError(f"{path}: line {line} is not an epoch's record ({first_line(e)})") from None
+    except (OSError, UnicodeDecodeError, csv.Error) as e:
+        raise DigitsError(f"{path}: cannot read the history ({first_line(e)})") from None
+    if not history:
+        raise DigitsError(f"{path}: the history holds no epochs")
+    return history
+
+
+def _typed(value: str | None, kind: Any) -> Any:
+    """A CSV cell as its field's type: numbers converted, the fit left for EpochRecord.from_row."""
+    if value is None:  # a short row
+        raise ValueError("too few values")
+    return kind(value) if kind in (int, float) else value

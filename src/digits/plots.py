@@ -16,6 +16,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from .errors import DigitsError
+from .runs import labels
 
 FORMATS = ("png", "jpg", "jpeg", "svg", "pdf")
 CURVES_SIZE = (10, 4)  # inches, at 100 dpi: 1000 × 400 pixels
@@ -55,9 +56,7 @@ def compared_curves(runs: Sequence, path: Path) -> Path:
     picture_format(path)  # a name it cannot write is refused before any drawing
     figure = Figure(figsize=CURVES_SIZE, dpi=DPI, layout="constrained")
     loss, accuracy = figure.subplots(1, 2)
-    stems = [Path(run.name).name.removesuffix(".safetensors") for run in runs]
-    names = stems if len(set(stems)) == len(stems) else [run.name for run in runs]  # as the table names them
-    for i, (run, name) in enumerate(zip(runs, names, strict=True)):
+    for i, (run, name) in enumerate(zip(runs, labels(runs), strict=True)):  # named as the table names them
         colour, epochs, best = f"C{i % 10}", [r.epoch for r in run.history], run.best
         loss.plot(epochs, [r.val_loss for r in run.history], color=colour, label=name)
         loss.plot(epochs, [r.train_loss for r in run.history], color=colour, linestyle="--")

@@ -18,7 +18,7 @@ from typing import TypeVar
 import numpy as np
 from PIL import Image
 
-from .checkpoint import ModelFile
+from .checkpoint import SHIPPED_MODEL, ModelFile
 from .checkpoint import load_model as load_model_file
 from .errors import DigitsError
 from .framing import normalize_digit
@@ -42,6 +42,11 @@ class DigitReader:
     @property
     def path(self) -> Path:
         return self.model.path
+
+    @property
+    def shipped(self) -> bool:
+        """Whether this is the model shipped with digits."""
+        return self.model.path == SHIPPED_MODEL
 
     @property
     def layer_sizes(self) -> list[int]:

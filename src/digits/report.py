@@ -19,6 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
+from .history import counted
 from .results import as_json
 
 
@@ -77,7 +78,7 @@ class TrainingProgress:
         if plan.schedule_restarted:
             err.print(
                 f"Continuing after epoch {plan.resumed_from}, up to epoch {plan.epochs}: the learning-rate schedule "
-                f"starts again from its peak over the {_count(plan.epochs - plan.resumed_from, 'epoch')} left",
+                f"starts again from its peak over the {counted(plan.epochs - plan.resumed_from, 'epoch')} left",
                 markup=False,
             )
         elif plan.resumed_from:
@@ -86,7 +87,7 @@ class TrainingProgress:
             f"Training a {sizes} network on {plan.train_samples:,} images"
             + (f", {plan.non_digits:,} of them drawn non-digits" if plan.non_digits else "")
             + f" ({plan.val_samples:,} held out "
-            f"for validation), {_count(plan.epochs, 'epoch')} on {plan.device}"
+            f"for validation), {counted(plan.epochs, 'epoch')} on {plan.device}"
         )
         if self.rows:
             self._print(_epoch_header(), markup=False)
@@ -119,7 +120,7 @@ def training_summary(result: Any, patience: int) -> None:
     if result.stopped == "early":
         out.print(
             f"Stopped early after epoch {last.epoch}: validation loss has not improved for "
-            f"{_count(last.epoch - best.epoch, 'epoch')} (patience {patience})",
+            f"{counted(last.epoch - best.epoch, 'epoch')} (patience {patience})",
             markup=False,
         )
     if len(result.history) > 1:  # one epoch is a point, not a curve
@@ -143,10 +144,6 @@ def training_stopped(result: Any, command: str) -> None:
         )
     else:
         err.print(f"{how} before the first epoch finished; nothing was saved")
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n:,} {noun}" + ("" if n == 1 else "s")
 
 
 def _epoch_header() -> str:
@@ -244,7 +241,7 @@ def left_out(source: str, skipped: list[str], missing: list[str], missing_means:
         error(message)
     if skipped:
         verb = "was" if len(skipped) == 1 else "were"
-        err.print(f"{_count(len(skipped), 'file')} could not be read and {verb} left out", markup=False)
+        err.print(f"{counted(len(skipped), 'file')} could not be read and {verb} left out", markup=False)
     if missing:
         folders = ", ".join(f"{digit}/" for digit in missing)
         err.print(f"[yellow]warning:[/] {escape(source)} has no folder {folders}: {missing_means}")
@@ -427,12 +424,10 @@ def model_summary(summary: Any, config_toml: str) -> None:
 def comparison(c: Any) -> None:
     """A column per run (runs.Comparison), a row per setting that differs, then each run's best epoch,
     validation loss and accuracy, verdict and time: runs read across, as a learner compares them."""
-    stems = [Path(run.name).name.removesuffix(".safetensors") for run in c.runs]
-    names = stems if len(set(stems)) == len(stems) else [run.name for run in c.runs]
-    table = Table(title=f"{_count(len(c.runs), 'run')} compared", title_justify="left")
+    table = Table(title=f"{counted(len(c.runs), 'run')} compared", title_justify="left")
     table.add_column("")
-    for name in names:
-        table.add_column(escape(name), overflow="fold")
+    for run in c.runs:
+        table.add_column(escape(run.label), overflow="fold")
     for key in c.differing:
         table.add_row(key, *(escape(_setting(run.settings[key])) for run in c.runs))
     table.add_section()
@@ -442,8 +437,8 @@ def comparison(c: Any) -> None:
     table.add_row("verdict", *(f"[{run.fit.colour}]{run.verdict}[/]" for run in c.runs))
     table.add_row("time", *(f"{run.seconds:.1f}s" for run in c.runs))
     out.print(table)
-    if names == stems:
-        out.print("\n".join(f"{name}: {run.name}" for name, run in zip(names, c.runs, strict=True)), markup=False)
+    if any(run.label != run.name for run in c.runs):
+        out.print("\n".join(f"{run.label}: {run.name}" for run in c.runs), markup=False)
     if len(c.runs) > 1 and not c.differing:
         out.print("No setting differs between the runs (train.output and train.device aside).", markup=False)
 

@@ -6,17 +6,16 @@ it (`m.history.csv`); either names the run. Plain Python and numpy, no torch.
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, get_type_hints
+from typing import Any
 
 from . import checkpoint
 from .config import Config, config_from_dict
-from .errors import ConfigError, DigitsError, first_line
-from .history import EpochRecord, Fit, diagnose
+from .errors import ConfigError, DigitsError
+from .history import EpochRecord, Fit, diagnose, read_history
 from .results import Result
 from .run_files import RunFiles
 
@@ -43,6 +42,7 @@ class Run:
 @dataclass
 class RunSummary:
     name: str
+    label: str  # what the table and the picture call it: its file's stem, or its path where stems clash
     settings: dict[str, Any]  # the settings whose values differ between the compared runs
     epochs: int
     best_epoch: int
@@ -94,42 +94,6 @@ def load_runs(paths: Sequence[Path | str]) -> list[Run]:
     return [load_run(path) for path in paths]
 
 
-def read_history(path: Path) -> list[EpochRecord]:
-    """The records of a history CSV written by digits train, each value converted to its field's type."""
-    types = get_type_hints(EpochRecord)
-    required = [f.name for f in dataclasses.fields(EpochRecord) if f.default is dataclasses.MISSING]
-    history = []
-    try:
-        with path.open(encoding="utf-8", newline="") as f:
-            reader = csv.DictReader(f)
-            columns = reader.fieldnames or []
-            missing = [name for name in required if name not in columns]
-            unknown = [name for name in columns if name not in types]
-            if missing or unknown:
-                wrong = f"no {missing[0]} column" if missing else f"a column digits does not write, {unknown[0]!r}"
-                raise DigitsError(f"{path}: not a history written by digits train ({wrong})")
-            for line, row in enumerate(reader, 2):  # the header is line 1
-                try:
-                    if None in row:  # csv's key for the cells beyond the header's
-                        raise ValueError("too many values")
-                    values = {name: _typed(value, types[name]) for name, value in row.items()}
-                    history.append(EpochRecord.from_row(values))
-                except (KeyError, TypeError, ValueError) as e:
-                    raise DigitsError(f"{path}: line {line} is not an epoch's record ({first_line(e)})") from None
-    except (OSError, UnicodeDecodeError, csv.Error) as e:
-        raise DigitsError(f"{path}: cannot read the history ({first_line(e)})") from None
-    if not history:
-        raise DigitsError(f"{path}: the history holds no epochs")
-    return history
-
-
-def _typed(value: str | None, kind: Any) -> Any:
-    """A CSV cell as its field's type: numbers converted, the fit left for EpochRecord.from_row."""
-    if value is None:  # a short row
-        raise ValueError("too few values")
-    return kind(value) if kind in (int, float) else value
-
-
 def settings(config: Config) -> dict[str, Any]:
     """A config as dotted keys (`train.lr`, `model.hidden`) and their values, in the config's order."""
     return {
@@ -144,11 +108,12 @@ def compare(runs: Sequence[Run]) -> Comparison:
     each = [settings(run.config) for run in runs]
     differing = [key for key in each[0] if key not in UNCOMPARED and any(s[key] != each[0][key] for s in each)]
     summaries = []
-    for run, values in zip(runs, each, strict=True):
+    for run, label, values in zip(runs, labels(runs), each, strict=True):
         best, diagnosis = run.best, diagnose(run.history, run.config)
         summaries.append(
             RunSummary(
                 run.name,
+                label,
                 {key: values[key] for key in differing},
                 len(run.history),
                 best.epoch,
@@ -162,3 +127,9 @@ def compare(runs: Sequence[Run]) -> Comparison:
             )
         )
     return Comparison(summaries, differing)
+
+
+def labels(runs: Sequence[Run]) -> list[str]:
+    """Short names for runs side by side: each model file's stem, or its path where two stems clash."""
+    stems = [Path(run.name).name.removesuffix(".safetensors") for run in runs]
+    return stems if len(set(stems)) == len(stems) else [run.name for run in runs]

@@ -473,18 +473,21 @@ def serve(
     /api/health and /api/model. Ctrl-C stops it.
     """
     from .reader import load_model
+    from .server import EVERY_INTERFACE
     from .server import serve as run_server
 
     reader = load_model(checkpoint)
-    if host in ("0.0.0.0", "::", ""):
+    if host in EVERY_INTERFACE:
         report.err.print(f"warning: listening on every interface ({host or '*'}): anyone on your network can use it")
 
-    def ready(url: str) -> None:
-        report.out.print(f"digits serve: {url}, reading with {reader.path} (Ctrl-C stops it)", markup=False)
+    def ready(urls: list[str]) -> None:
+        report.out.print(
+            f"digits serve: {' or '.join(urls)}, reading with {reader.path} (Ctrl-C stops it)", markup=False
+        )
         if open_browser:
             import webbrowser
 
-            webbrowser.open(url)
+            webbrowser.open(urls[0])
 
     run_server(reader, host, port, on_ready=ready)
 

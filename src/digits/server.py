@@ -8,6 +8,7 @@ thread pool, off the event loop, and requests are served concurrently. No torch.
 from __future__ import annotations
 
 from importlib.resources import files
+from pathlib import PurePosixPath, PureWindowsPath
 from typing import Any
 
 from starlette.applications import Starlette
@@ -20,12 +21,23 @@ from starlette.routing import Route
 from .errors import DigitsError
 from .images import ImageTooLarge
 from .inference import summarize
+from .network_view import network_activity, tile_columns, weight_tiles
 from .reader import DigitReader
 from .results import as_json
 
 MAX_BODY = 10 * 2**20  # bytes: a phone photo is a few MB
+# A body over MAX_BODY is still read, and dropped, up to this size before the 413 is sent: a client
+# such as Python's urllib sends its whole body before it reads any answer, and a server that closed
+# the connection on unread bytes would reset it, so the client saw a reset instead of the 413.
+DRAIN_UP_TO = 8 * MAX_BODY
+EVERY_INTERFACE = ("0.0.0.0", "::", "")
 PAGE = files("digits") / "page"
-ASSETS = {"pad.js": "text/javascript", "pad.css": "text/css"}
+ASSETS = {
+    "pad.js": "text/javascript",
+    "network.js": "text/javascript",
+    "pad.css": "text/css",
+    "icon.svg": "image/svg+xml",
+}
 
 
 def create_app(reader: DigitReader) -> Starlette:
@@ -41,21 +53,45 @@ def create_app(reader: DigitReader) -> Starlette:
         return Response((PAGE / name).read_text(encoding="utf-8"), media_type=ASSETS[name])
 
     async def predict(request: Request) -> Response:
-        """The image as the request body, or as the "file" field of a multipart upload."""
+        """The image as the request body, or as the "file" field of a multipart upload; `?pixels` adds
+        the matrix the model read, `?explain` every layer's activations too (`network`)."""
         name, data = await _image_bytes(request)
-        try:
-            prediction = await run_in_threadpool(reader.predict, data, 1, name)
-        except ImageTooLarge as e:
-            raise HTTPException(413, str(e)) from None
-        except DigitsError as e:
-            raise HTTPException(400, str(e)) from None
-        return JSONResponse(as_json(prediction, include=("pixels",) if "pixels" in request.query_params else ()))
+        explain = "explain" in request.query_params
+        prediction = await _reading(reader.predict, data, 1, name)
+        answer = as_json(prediction, include=("pixels",) if "pixels" in request.query_params or explain else ())
+        answer["model"] = reader.path.name
+        if explain and prediction.pixels is not None:
+            answer["network"] = as_json(network_activity(reader.model, prediction.pixels))
+        return JSONResponse(answer)
+
+    async def read(request: Request) -> Response:
+        """Every digit of a number on the image: the JSON `digits read --json` prints."""
+        name, data = await _image_bytes(request)
+        answer = as_json(await _reading(reader.read, data, name))
+        answer["model"] = reader.path.name
+        return JSONResponse(answer)
+
+    tiles: list[bytes] = []  # drawn on the first request for them, then kept
+
+    async def weights(request: Request) -> Response:
+        if not tiles:
+            tiles.append(weight_tiles(reader.model))
+        return Response(tiles[0], media_type="image/png", headers={"Cache-Control": "max-age=3600"})
 
     async def health(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
     async def model(request: Request) -> Response:
-        return JSONResponse(as_json(summarize(reader.model)))
+        """`digits info --json`, less the paths of this machine, and where the weight tiles are."""
+        summary = as_json(summarize(reader.model))
+        summary["checkpoint"] = reader.path.name
+        summary["config"] = _file_names(summary["config"])
+        columns = tile_columns(len(reader.model.weights[0]))
+        summary["weight_tiles"] = {"url": "/api/weights.png", "columns": columns, "tile": reader.model.image_size}
+        return JSONResponse(summary)
+
+    async def icon(request: Request) -> Response:
+        return Response((PAGE / "icon.svg").read_text(encoding="utf-8"), media_type=ASSETS["icon.svg"])
 
     async def error(request: Request, exc: Exception) -> Response:
         status = exc.status_code if isinstance(exc, HTTPException) else 500
@@ -65,23 +101,51 @@ def create_app(reader: DigitReader) -> Starlette:
     routes = [
         Route("/", page),
         Route("/assets/{name}", asset),
+        Route("/favicon.ico", icon),
         Route("/api/predict", predict, methods=["POST"]),
+        Route("/api/read", read, methods=["POST"]),
         Route("/api/health", health),
         Route("/api/model", model),
+        Route("/api/weights.png", weights),
     ]
     return Starlette(routes=routes, exception_handlers={HTTPException: error, Exception: error})
 
 
+async def _reading(read: Any, *args: Any) -> Any:
+    """A reader's method run off the event loop; a file it cannot read is a 400 naming it, a picture
+    too large to decode a 413."""
+    try:
+        return await run_in_threadpool(read, *args)
+    except ImageTooLarge as e:
+        raise HTTPException(413, str(e)) from None
+    except DigitsError as e:
+        raise HTTPException(400, str(e)) from None
+
+
+def _file_names(config: Any) -> Any:
+    """The config with each absolute path cut to its file name: nothing about the serving machine."""
+    if isinstance(config, dict):
+        return {key: _file_names(value) for key, value in config.items()}
+    if isinstance(config, str) and (PurePosixPath(config).is_absolute() or PureWindowsPath(config).is_absolute()):
+        return PureWindowsPath(config).name  # which splits at either kind of slash
+    return config
+
+
 async def _image_bytes(request: Request) -> tuple[str, bytes]:
     """What to call the image, and its bytes."""
+    too_large = HTTPException(413, f"the body is over the limit of {MAX_BODY:,} bytes")
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > MAX_BODY:
-        raise HTTPException(413, f"the body is over the limit of {MAX_BODY:,} bytes")
-    data = bytearray()
+    if declared and declared.isdigit() and int(declared) > DRAIN_UP_TO:
+        raise too_large  # not worth reading: the connection is closed on it
+    data, received = bytearray(), 0
     async for chunk in request.stream():  # counted as it comes, whatever the header said
-        data += chunk
-        if len(data) > MAX_BODY:
-            raise HTTPException(413, f"the body is over the limit of {MAX_BODY:,} bytes")
+        received += len(chunk)
+        if received > DRAIN_UP_TO:
+            break
+        if received <= MAX_BODY:
+            data += chunk
+    if received > MAX_BODY:
+        raise too_large
     if request.headers.get("content-type", "").startswith("multipart/form-data"):
         return await _uploaded_file(request, bytes(data))
     if not data:
@@ -102,8 +166,27 @@ async def _uploaded_file(request: Request, body: bytes) -> tuple[str, bytes]:
     return upload.filename or "uploaded file", await upload.read()
 
 
+def addresses(host: str, port: int) -> list[str]:
+    """The addresses to open the page at: for every interface (0.0.0.0, ::), this machine's own
+    (127.0.0.1) and the one other machines reach it by; otherwise the host listened on."""
+    import socket
+
+    if host not in EVERY_INTERFACE:
+        return [f"http://{'[' + host + ']' if ':' in host else host}:{port}/"]
+    found = ["127.0.0.1"]
+    # A datagram socket "connected" to an outside address sends nothing, but learns which of this
+    # machine's addresses faces the network; any address outside this machine serves as the probe.
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("10.254.254.254", 9))
+            found.append(probe.getsockname()[0])
+        except OSError:  # no route out: this machine alone can reach the page
+            pass
+    return [f"http://{address}:{port}/" for address in dict.fromkeys(found)]
+
+
 def serve(reader: DigitReader, host: str, port: int, on_ready: Any = None) -> None:
-    """Run the server until Ctrl-C; `on_ready(url)` once it has its address."""
+    """Run the server until Ctrl-C; `on_ready(urls)` once it listens, with the addresses to open."""
     import socket
 
     import uvicorn
@@ -117,6 +200,6 @@ def serve(reader: DigitReader, host: str, port: int, on_ready: Any = None) -> No
         listener.close()
         raise DigitsError(f"{host}:{port}: cannot listen here ({e.strerror or e}); try another --port") from None
     if on_ready:
-        on_ready(f"http://{'[' + host + ']' if ':' in host else host}:{listener.getsockname()[1]}/")
+        on_ready(addresses(host, listener.getsockname()[1]))
     config = uvicorn.Config(create_app(reader), log_level="warning", lifespan="off")
     uvicorn.Server(config).run(sockets=[listener])

@@ -46,6 +46,44 @@ def wait_for(path: Path, seconds: float = 120) -> None:
     assert path.exists(), f"{path} never appeared"
 
 
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_serve(port: int, *flags: str) -> subprocess.Popen:
+    """`digits serve --port PORT FLAGS` as a person starts it, returned once it answers."""
+    import urllib.request
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "digits", "serve", "--port", str(port), *flags],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=1)
+            return process
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError(f"digits serve never answered on port {port}")
+
+
+def stop_serve(process: subprocess.Popen) -> tuple[str, str]:
+    """Ctrl-C, as a person stops it: its stdout and stderr, which must hold no traceback."""
+    import signal
+
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=30)
+    assert "Traceback" not in stderr
+    return stdout, stderr
+
+
 @pytest.fixture(scope="session")
 def test_split():
     """The first 1,000 of MNIST's official test digits, bundled with digits: no model here trained on them."""

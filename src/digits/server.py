@@ -19,7 +19,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from .errors import DigitsError
-from .images import ImageTooLarge
+from .images import READ_SIDE, ImageTooLarge
 from .inference import summarize
 from .network_view import network_activity, tile_columns, weight_tiles
 from .reader import DigitReader
@@ -34,7 +34,9 @@ EVERY_INTERFACE = ("0.0.0.0", "::", "")
 PAGE = files("digits") / "page"
 ASSETS = {
     "pad.js": "text/javascript",
+    "answer.js": "text/javascript",
     "network.js": "text/javascript",
+    "server.js": "text/javascript",
     "pad.css": "text/css",
     "icon.svg": "image/svg+xml",
 }
@@ -88,6 +90,8 @@ def create_app(reader: DigitReader) -> Starlette:
         summary["config"] = _file_names(summary["config"])
         columns = tile_columns(len(reader.model.weights[0]))
         summary["weight_tiles"] = {"url": "/api/weights.png", "columns": columns, "tile": reader.model.image_size}
+        # what the page shrinks a photo to before sending it: no larger than the server reads
+        summary["limits"] = {"body_bytes": MAX_BODY, "read_side": READ_SIDE}
         return JSONResponse(summary)
 
     async def icon(request: Request) -> Response:

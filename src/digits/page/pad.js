@@ -1,16 +1,53 @@
-// The drawing pad: strokes as MNIST's pens made them, read by the server as you draw.
+// The drawing pad: strokes as MNIST's pens made them, read by the server as you draw; a photo
+// dropped, pasted or picked; past drawings in a strip; a drawing kept as a PNG.
 "use strict";
-const pad = document.getElementById("pad");
-const pen = pad.getContext("2d");
-const seen = document.getElementById("seen").getContext("2d");
-const READ_AFTER_MS = 150;  // debounce: read once the pen pauses, never lag behind it
-let drawing = false, drawn = false, timer = null, asked = 0;
+import { clearBoxes, labelChoices, showDigit, showEmpty, showError, showNumber, showReading, showUnreachable }
+  from "./answer.js";
+import { clearNetwork, setUpNetwork, showNetwork } from "./network.js";
+import { canvasPicture, cancelRead, fitted, getJson, read } from "./server.js";
 
-function clearPad() {
+const READ_AFTER_MS = 150;  // debounce: read once the pen pauses, never lag behind it
+// A pen's width as a share of the pad's height: thick is MNIST's stroke, about a tenth of a digit
+// that fills the pad; thin keeps a small digit from closing up into a blot.
+const PEN_SHARE = { thick: 1 / 14, thin: 1 / 28 };
+const TAP_PX = 2;  // a stroke that moves less is a tap: a dot in a number, nothing in a digit
+const STRIP_LENGTH = 12;  // past drawings kept
+const SIDES = { digit: [280, 280], number: [840, 280] };  // the pad's pixels; CSS scales it to the screen
+const IMAGE_FILE = /\.(png|jpe?g|gif|bmp|webp|tiff?|heic|heif|avif)$/i;
+
+const pad = document.getElementById("pad");
+const boxes = document.getElementById("boxes");
+const pen = pad.getContext("2d");
+const message = document.getElementById("message");
+const undoButton = document.getElementById("undo");
+const penButton = document.getElementById("pen");
+
+let mode = "digit";
+let strokes = [];  // the drawing: each {width, points: [[x, y], …]}
+let stroke = null;  // the stroke being drawn
+let photo = null;  // a photo on the pad: {bitmap, name, left, top, scale}
+let latest = null;  // what the pad was last read as: {ok, answer, fit}
+let thin = false;
+let timer = null;
+let limits = { read_side: 2560, body_bytes: 10 * 2 ** 20 };  // until the server says its own
+
+function redraw() {
   pen.fillStyle = "#fff";
   pen.fillRect(0, 0, pad.width, pad.height);
-  drawn = false;
-  show(null);
+  if (photo) {
+    const { bitmap, left, top, scale } = photo;
+    pen.drawImage(bitmap, left, top, bitmap.width * scale, bitmap.height * scale);
+  }
+  for (const each of strokes) drawStroke(each);
+  undoButton.disabled = strokes.length === 0;
+}
+
+function drawStroke({ width, points }) {
+  pen.lineWidth = width;
+  pen.beginPath();
+  pen.moveTo(...points[0]);
+  for (const p of points.length > 1 ? points.slice(1) : points) pen.lineTo(...p);
+  pen.stroke();
 }
 
 function point(event) {
@@ -18,97 +55,247 @@ function point(event) {
   return [(event.clientX - box.left) * pad.width / box.width, (event.clientY - box.top) * pad.height / box.height];
 }
 
+function moved({ points }) {
+  const [x0, y0] = points[0];
+  return points.some(([x, y]) => Math.hypot(x - x0, y - y0) >= TAP_PX);
+}
+
 pad.addEventListener("pointerdown", (event) => {
-  drawing = true;
+  if (event.button !== 0 || !event.isPrimary) return;  // only the primary button, finger or pen draws
+  event.preventDefault();
   pad.setPointerCapture(event.pointerId);
-  const [x, y] = point(event);
-  pen.beginPath();
-  pen.moveTo(x, y);
-  pen.lineTo(x, y);
-  pen.stroke();
+  stroke = { width: pad.height * (thin ? PEN_SHARE.thin : PEN_SHARE.thick), points: [point(event)] };
 });
 pad.addEventListener("pointermove", (event) => {
-  if (!drawing) return;
-  const [x, y] = point(event);
-  pen.lineTo(x, y);
-  pen.stroke();
-  drawn = true;
+  if (!stroke || !event.isPrimary) return;
+  const wasTap = !moved(stroke);
+  stroke.points.push(point(event));
+  if (!moved(stroke)) return;
+  if (wasTap) changed();  // the drawing changes from here: its last reading no longer holds
+  drawStroke({ width: stroke.width, points: stroke.points.slice(-2) });
   readSoon();
 });
 for (const name of ["pointerup", "pointercancel"]) {
-  pad.addEventListener(name, () => { if (drawing) { drawing = false; drawn = true; readSoon(); } });
+  pad.addEventListener(name, (event) => {
+    if (!stroke || !event.isPrimary) return;
+    const ended = stroke;
+    stroke = null;
+    if (!moved(ended) && mode === "digit") return;  // a tap: nothing drawn, nothing read
+    if (!moved(ended)) changed();
+    strokes.push(ended);
+    redraw();
+    readSoon();
+  });
+}
+
+function changed() {
+  clearTimeout(timer);
+  cancelRead();
 }
 
 function readSoon() {
   clearTimeout(timer);
-  timer = setTimeout(() => pad.toBlob((blob) => read(blob)), READ_AFTER_MS);
+  if (strokes.length === 0 && !stroke && !photo) return showBlank();
+  timer = setTimeout(async () => {
+    const result = await send(canvasPicture(pad), "your drawing", { scale: 1, dx: 0, dy: 0 });
+    if (result && !result.ok) show(result);
+  }, READ_AFTER_MS);
 }
 
-async function read(blob) {
-  const ticket = ++asked;  // only the newest answer is shown
-  const response = await fetch("/api/predict?pixels", { method: "POST", body: blob });
-  const answer = await response.json();
-  if (ticket === asked) show(answer, response.ok);
+function showBlank() {
+  cancelRead();
+  latest = null;
+  showEmpty(mode);
+  clearNetwork();
 }
 
-function show(answer, ok = true) {
-  const digit = document.getElementById("digit");
-  const confidence = document.getElementById("confidence");
-  const bars = document.getElementById("bars");
-  bars.replaceChildren();
-  seen.fillStyle = "#fff";
-  seen.fillRect(0, 0, 168, 168);
-  confidence.className = "";
-  if (!answer) { digit.textContent = "?"; confidence.textContent = "Draw a digit"; return; }
-  const none = ok && answer.not_a_digit;  // writing, but none of 0–9
-  if (!ok || (answer.digit === null && !none)) {
-    digit.textContent = "–";
-    confidence.textContent = answer.error || "no digit found";
+function show({ ok, answer, fit }) {
+  if (!ok) {
+    showError(answer.error);
+    clearNetwork();
+  } else if (mode === "digit") {
+    showDigit(answer);
+    showNetwork(answer);
+  } else {
+    showNumber(answer, fit);
+  }
+}
+
+// Reads `blob` as the file `name`; `fit` maps the picture's pixels to the pad's. The answer shown
+// is the newest one asked for: a read is cancelled by a newer one, by a stroke, and by Clear.
+async function send(blob, name, fit) {
+  showReading();
+  const result = await read(mode === "digit" ? "/api/predict?explain" : "/api/read", blob, name, showUnreachable);
+  if (result?.ok) {
+    latest = { ...result, fit };
+    show(latest);
+  }
+  return result;
+}
+
+function keep() {
+  if (!latest?.ok || (!strokes.length && !photo)) return;
+  const item = { mode, strokes, photo, latest, picture: pad.toDataURL() };
+  const button = document.createElement("button");
+  button.type = "button";
+  const image = new Image();
+  image.src = item.picture;
+  image.alt = "";
+  const caption = document.createElement("span");
+  const answer = latest.answer;
+  caption.textContent = mode === "number" ? answer.number
+    : answer.not_a_digit ? "✗" : `${answer.digit} (${(answer.confidence * 100).toFixed(0)}%)`;
+  button.append(image, caption);
+  button.setAttribute("aria-label", `Bring back the drawing read as ${caption.textContent}`);
+  button.addEventListener("click", () => restore(item));
+  const strip = document.getElementById("strip");
+  const entry = document.createElement("li");
+  entry.append(button);
+  strip.prepend(entry);
+  while (strip.children.length > STRIP_LENGTH) strip.lastChild.remove();
+  document.getElementById("strip-empty").hidden = true;
+}
+
+function clear() {
+  keep();
+  changed();
+  strokes = [];
+  photo = null;
+  message.textContent = "";
+  redraw();
+  showBlank();
+}
+
+function restore(item) {
+  clear();
+  setMode(item.mode);
+  strokes = item.strokes;
+  photo = item.photo;
+  redraw();
+  latest = item.latest;
+  show(latest);
+}
+
+function undo() {
+  if (!strokes.length) return;
+  changed();
+  strokes = strokes.slice(0, -1);
+  redraw();
+  readSoon();
+}
+
+function setMode(wanted) {
+  if (wanted === mode) return;
+  clear();
+  mode = wanted;
+  document.body.dataset.mode = mode;
+  [pad.width, pad.height] = [boxes.width, boxes.height] = SIDES[mode];
+  pad.setAttribute("aria-label", mode === "digit"
+    ? "Drawing pad: draw one digit with the mouse, a finger or a pen"
+    : "Wide drawing pad: write a number, digits side by side, with the mouse, a finger or a pen");
+  for (const name of ["digit", "number"]) {
+    document.getElementById(`mode-${name}`).setAttribute("aria-pressed", String(name === mode));
+  }
+  setUpPen();
+  redraw();
+  showBlank();
+}
+
+function isImage(file) {
+  return file.type ? file.type.startsWith("image/") : IMAGE_FILE.test(file.name);
+}
+
+// A photo is read as the person took it; the pad shows it, fitted, once the server has read it.
+// A file that is not an image, or that the server cannot read, leaves the drawing as it was.
+async function readFile(file) {
+  if (!file) return;
+  if (!isImage(file)) {
+    message.textContent = `${file.name || "That"} is not an image: pick a photo or a scan (PNG, JPEG, WebP…).`;
     return;
   }
-  digit.textContent = none ? "✗" : String(answer.digit);
-  confidence.textContent = (none ? "not a digit, " : "") + `${(answer.confidence * 100).toFixed(1)}%` +
-    (answer.unsure ? " — unsure" : "");
-  if (answer.unsure) confidence.className = "unsure";
-  answer.probabilities.forEach((p, d) => {
-    const row = document.createElement("li");
-    if (none ? d === 10 : d === answer.digit) row.className = "top";
-    row.innerHTML = `<span>${d < 10 ? d : "✗"}</span><span class="bar"><span style="width:${(p * 100).toFixed(1)}%"></span></span>` +
-      `<span>${(p * 100).toFixed(1)}%</span>`;
-    bars.append(row);
-  });
-  const size = answer.pixels.length, cell = 168 / size;
-  answer.pixels.forEach((row, y) => row.forEach((value, x) => {
-    const level = 255 - value;
-    seen.fillStyle = `rgb(${level},${level},${level})`;
-    seen.fillRect(x * cell, y * cell, cell, cell);
-  }));
+  message.textContent = "";
+  changed();
+  const { blob, bitmap, shrunk } = await fitted(file, limits);
+  const scale = bitmap ? Math.min(pad.width / bitmap.width, pad.height / bitmap.height) : 1;
+  const left = bitmap ? (pad.width - bitmap.width * scale) / 2 : 0;
+  const top = bitmap ? (pad.height - bitmap.height * scale) / 2 : 0;
+  const result = await send(blob, file.name || "pasted image", { scale: scale / shrunk, dx: left, dy: top });
+  if (!result) return;
+  if (!result.ok || !bitmap) {
+    message.textContent = result.answer.error || `${file.name}: the server could not read it`;
+    if (latest) show(latest); else readSoon();  // the drawing and its reading stay
+    return;
+  }
+  const answer = latest;
+  keep();
+  strokes = [];
+  photo = { bitmap, left, top, scale };
+  redraw();
+  latest = answer;
+  show(latest);
 }
 
-function readFile(file) {
-  if (!file || !file.type.startsWith("image/")) return;
-  clearPad();
-  read(file);
+function setUpPen() {
+  pen.lineCap = "round";
+  pen.lineJoin = "round";
+  pen.strokeStyle = "#000";
 }
 
-document.getElementById("clear").addEventListener("click", clearPad);
-document.getElementById("file").addEventListener("change", (event) => readFile(event.target.files[0]));
-document.addEventListener("keydown", (event) => { if (event.key === "Escape") clearPad(); });
+function savePicture() {
+  const digit = document.getElementById("label").value;
+  const stamp = new Date().toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(canvasPicture(pad));
+  link.download = `${digit}-${stamp}.png`;  // the digit first: files sort into its folder at a glance
+  link.click();
+  URL.revokeObjectURL(link.href);
+}
+
+document.getElementById("clear").addEventListener("click", clear);
+undoButton.addEventListener("click", undo);
+penButton.addEventListener("click", () => {
+  thin = !thin;
+  penButton.setAttribute("aria-pressed", String(thin));
+});
+document.getElementById("mode-digit").addEventListener("click", () => setMode("digit"));
+document.getElementById("mode-number").addEventListener("click", () => setMode("number"));
+document.getElementById("save").addEventListener("click", savePicture);
+document.getElementById("file").addEventListener("change", (event) => {
+  readFile(event.target.files[0]);
+  event.target.value = "";  // picking the same file again is a new pick
+});
+document.addEventListener("keydown", (event) => {
+  if (event.key === "Escape") clear();
+  if (event.key === "z" && (event.ctrlKey || event.metaKey)) { event.preventDefault(); undo(); }
+});
 document.addEventListener("dragover", (event) => event.preventDefault());
-document.addEventListener("drop", (event) => { event.preventDefault(); readFile(event.dataTransfer.files[0]); });
-document.addEventListener("paste", (event) => readFile([...event.clipboardData.files][0]));
+document.addEventListener("drop", (event) => {
+  event.preventDefault();
+  const file = event.dataTransfer.files[0];
+  if (file) readFile(file); else message.textContent = "Only an image file can be dropped here.";
+});
+document.addEventListener("paste", (event) => {
+  const file = [...event.clipboardData.files][0];
+  if (file) readFile(file);
+});
 
-fetch("/api/model").then((r) => r.json()).then((model) => {
+document.getElementById("model").textContent = "loading the model…";
+getJson("/api/model", () => {
+  document.getElementById("model").textContent = "Server not reachable (retrying)";
+}).then((model) => {
   const m = model.metrics || {};
   const accuracy = m.val_accuracy ? `, ${(m.val_accuracy * 100).toFixed(2)}% on its validation images` : "";
   document.getElementById("model").textContent =
-    `${model.checkpoint.split("/").pop()}: a ${model.layer_sizes.join("-")} network of ` +
+    `${model.checkpoint}: a ${model.layer_sizes.join("-")} network of ` +
     (model.layer_sizes.length > 2 ? "Linear+ReLU layers, " : "one Linear layer (a linear classifier), ") +
     `${model.parameters.toLocaleString()} parameters${accuracy}`;
+  limits = model.limits;
+  labelChoices(model.classes);
+  setUpNetwork(model);
 });
 
-pen.lineWidth = 20;  // about a tenth of the digit's height, as MNIST's strokes
-pen.lineCap = "round";
-pen.lineJoin = "round";
-pen.strokeStyle = "#000";
-clearPad();
+document.body.dataset.mode = mode;
+setUpPen();
+redraw();
+clearBoxes();
+showEmpty(mode);

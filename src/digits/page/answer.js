@@ -1,0 +1,97 @@
+// The answer card: what the model read, in one sentence for screen readers too, and the 28×28
+// matrix it read; for a number, each mark's box drawn over the pad.
+"use strict";
+
+const digit = document.getElementById("digit");
+const confidence = document.getElementById("confidence");
+const status = document.getElementById("status");
+const seen = document.getElementById("seen").getContext("2d");
+const label = document.getElementById("label");
+const save = document.getElementById("save");
+const boxes = document.getElementById("boxes");
+
+const percent = (p) => `${(p * 100).toFixed(1)}%`;
+
+function say(big, line, sentence, kind = "") {
+  digit.textContent = big;
+  digit.className = big.length > 2 ? "long" : "";
+  confidence.textContent = line;
+  confidence.className = kind;
+  status.textContent = sentence;
+}
+
+function clearSeen() {
+  seen.fillStyle = "#fff";
+  seen.fillRect(0, 0, seen.canvas.width, seen.canvas.height);
+}
+
+export function clearBoxes() {
+  boxes.getContext("2d").clearRect(0, 0, boxes.width, boxes.height);
+}
+
+export function showEmpty(mode) {
+  say("?", mode === "number" ? "Write a number" : "Draw a digit", "");
+  clearSeen();
+  clearBoxes();
+  save.disabled = true;
+}
+
+export function showReading() {
+  confidence.textContent = "reading…";
+  confidence.className = "busy";
+}
+
+export function showUnreachable() {
+  say("", "Server not reachable (retrying)", "Server not reachable; retrying", "error");
+}
+
+export function showError(message) {
+  say("", message, message, "error");
+  clearSeen();
+  clearBoxes();
+}
+
+export function showDigit(answer) {
+  if (answer.digit === null && !answer.not_a_digit) return showError(answer.error);
+  const sure = percent(answer.confidence);
+  if (answer.not_a_digit) {
+    say("✗", `not a digit, ${sure}`, `Not a digit, ${sure} sure`);
+  } else {
+    const unsure = answer.unsure ? ": unsure" : "";
+    say(String(answer.digit), `${sure}${answer.unsure ? " — unsure" : ""}`, `Read ${answer.digit}, ${sure} sure${unsure}`,
+      answer.unsure ? "unsure" : "");
+  }
+  const size = answer.pixels.length, cell = seen.canvas.width / size;
+  answer.pixels.forEach((row, y) => row.forEach((value, x) => {
+    const level = 255 - value;
+    seen.fillStyle = `rgb(${level},${level},${level})`;
+    seen.fillRect(x * cell, y * cell, cell, cell);
+  }));
+  if (!answer.not_a_digit) label.value = String(answer.digit);
+  save.disabled = false;
+}
+
+// `fit` maps the picture's pixels to the pad's: {scale, dx, dy}.
+export function showNumber(answer, fit) {
+  clearSeen();
+  clearBoxes();
+  const pen = boxes.getContext("2d");
+  pen.lineWidth = 2;
+  pen.font = "bold 16px system-ui, sans-serif";
+  for (const mark of answer.digits) {
+    const [left, top, right, bottom] = mark.box.map((v, i) => v * fit.scale + (i % 2 ? fit.dy : fit.dx));
+    pen.strokeStyle = pen.fillStyle = mark.kind === "digit" ? (mark.unsure ? "#8a4b00" : "#1a56db") : "#777";
+    pen.strokeRect(left, top, right - left, bottom - top);
+    pen.fillText(mark.kind === "not a digit" ? "✗" : mark.text.slice(0, 12), left + 2, Math.max(14, top - 4));
+  }
+  if (answer.number === null) return showError(answer.error);
+  const read = answer.digits.filter((mark) => mark.kind === "digit");
+  const least = Math.min(...read.map((mark) => mark.confidence));
+  const unsure = read.some((mark) => mark.unsure);
+  say(answer.number, `${read.length} digit${read.length === 1 ? "" : "s"}, the least sure ${percent(least)}` +
+    (unsure ? " — unsure" : ""), `Read the number ${answer.number}${unsure ? ", unsure" : ""}`, unsure ? "unsure" : "");
+}
+
+export function labelChoices(classes) {
+  label.replaceChildren(...classes.filter((name) => /^\d$/.test(name)).map((name) => new Option(name, name)));
+}

@@ -92,6 +92,7 @@ export function setUpNetwork(described) {
   const sizes = model.layer_sizes.slice(1, -1);
   const figures = sizes.map((size, i) => gridFigure(i + 1, size));
   grids = figures.map(({ grid }) => grid);
+  document.getElementById("network-hint").hidden = !sizes.length;
   if (!sizes.length) {
     const note = document.createElement("p");
     note.className = "hint";

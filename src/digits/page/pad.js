@@ -89,6 +89,7 @@ for (const name of ["pointerup", "pointercancel"]) {
 }
 
 function changed() {
+  message.textContent = "";
   clearTimeout(timer);
   cancelRead();
 }
@@ -161,7 +162,6 @@ function clear() {
   changed();
   strokes = [];
   photo = null;
-  message.textContent = "";
   redraw();
   showBlank();
 }
@@ -213,7 +213,6 @@ async function readFile(file) {
     message.textContent = `${file.name || "That"} is not an image: pick a photo or a scan (PNG, JPEG, WebP…).`;
     return;
   }
-  message.textContent = "";
   changed();
   const { blob, bitmap, shrunk } = await fitted(file, limits);
   const scale = bitmap ? Math.min(pad.width / bitmap.width, pad.height / bitmap.height) : 1;

@@ -260,6 +260,26 @@ def test_a_number_on_the_wide_pad(page):
     assert boxes > 0  # each digit's box drawn over the pad
 
 
+def test_drawing_with_a_finger_on_a_phone(browser, server):
+    phone = browser.new_page(viewport={"width": 375, "height": 740}, has_touch=True, is_mobile=True)
+    phone.goto(server)
+    phone.wait_for_function("document.getElementById('model').textContent.includes('parameters')")
+    box = phone.locator("#pad").bounding_box()
+    scale = box["width"] / 280
+    touch = phone.context.new_cdp_session(phone)
+    points = [
+        (box["x"] + x * scale, box["y"] + y * scale)
+        for x, y in [(70, 60), (140, 60), (210, 60), (165, 150), (120, 240)]
+    ]
+    for kind, (x, y) in zip(["touchStart"] + ["touchMove"] * (len(points) - 1), points, strict=True):
+        touch.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": [{"x": x, "y": y}]})
+    touch.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    read_as(phone, "7")
+    assert phone.evaluate("window.scrollY") == 0  # the finger drew; it did not scroll the page
+    assert phone.locator("#units button").count() == 8
+    phone.close()
+
+
 def test_the_layout_holds_still_and_fits(page, browser, server):
     card = page.locator(".answer").bounding_box()
     seen = page.locator("#seen").bounding_box()

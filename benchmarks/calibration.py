@@ -21,7 +21,7 @@ import numpy as np
 
 from digits.checkpoint import load_model
 from digits.data import CLASSES, TEST_DIR, load_idx_dir, load_source, split_train_val
-from digits.inference import answers, probabilities
+from digits.forward import answers, probabilities
 
 EDGES = [0.0, 0.5, 0.7, 0.8, 0.9, 0.95, 0.99, 0.999, 1.0001]
 RIGHT_AT_LEAST = 0.9

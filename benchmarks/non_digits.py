@@ -28,8 +28,9 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 from preprocessing import CLEAN_KINDS, PHOTO_KINDS, table  # benchmarks/preprocessing.py: on sys.path
 
 from digits.checkpoint import load_model
+from digits.files import predict_paths
 from digits.framing import mnist_frame
-from digits.inference import Prediction, predict_paths
+from digits.results import Prediction
 
 CANVAS = 112  # px: a non-digit is drawn this size, then framed into 28×28 as MNIST framed digits
 PEN = (7, 14)  # px at the canvas size: a pen's width, as MNIST's strokes are at 28×28 (2–3.5 px)

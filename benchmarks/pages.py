@@ -27,8 +27,8 @@ from PIL import Image, ImageDraw, ImageFilter
 from preprocessing import mnist_digits  # benchmarks/preprocessing.py: a script's own folder is on sys.path
 
 from digits.checkpoint import load_model
+from digits.forward import answers, probabilities
 from digits.framing import read_digit_image
-from digits.inference import answers, probabilities
 
 SEED = 0
 KINDS = ("ruled", "squared", "box", "underline")

@@ -13,7 +13,7 @@ on black, a JPEG photo of grey paper; then the digits themselves as 28×28 PNGs.
 photograph: a page in shadow, a page tilted in perspective, pencil, ruled and squared paper, a
 form's printed box, chalk on a board, a small digit on a large page. Then digits by other writers
 (scikit-learn's 8×8 digits, enlarged). Then blank pages of each kind, on which the pipeline must
-find nothing; whole numbers of 2–6 digits, read by `digits.inference.read_number` as `digits read`
+find nothing; whole numbers of 2–6 digits, read by `digits.number.read_number` as `digits read`
 does; and, on the photographed kinds, whether the pipeline's stated confidence means something.
 
 Which digits: `--digits test` (the default), MNIST's official test digits, bundled: report on
@@ -50,9 +50,10 @@ from PIL import Image, ImageDraw, ImageFilter
 from digits.checkpoint import ModelFile, load_model
 from digits.data import CLASSES, TEST_DIR, Digits, load_idx_dir, load_source, resize, split_train_val
 from digits.errors import DigitsError
+from digits.forward import UNSURE_BELOW, answers, probabilities
 from digits.framing import read_digit_image
 from digits.images import open_grayscale
-from digits.inference import UNSURE_BELOW, answers, probabilities, read_number
+from digits.number import read_number
 
 SEED = 0
 PAGE_SIDE = (60, 300)  # px, width and height drawn independently

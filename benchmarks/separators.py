@@ -37,7 +37,7 @@ from preprocessing import (  # benchmarks/preprocessing.py: a script's own folde
 
 from digits.checkpoint import load_model
 from digits.images import open_grayscale
-from digits.inference import read_number
+from digits.number import read_number
 
 SEED = 20
 # what people write with separators; "d" is a digit

@@ -40,7 +40,7 @@ from PIL import Image
 from digits.checkpoint import load_model
 from digits.config import Config
 from digits.data import SAMPLE_DIR, TEST_DIR, load_idx_dir, normalize, split_train_val
-from digits.inference import predict_paths
+from digits.files import predict_paths
 from digits.model import DigitMLP
 from digits.trainer import train
 

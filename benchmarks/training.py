@@ -27,7 +27,7 @@ import torch
 from digits.checkpoint import load_model
 from digits.config import Config, load_config
 from digits.data import SAMPLE_DIR, TEST_DIR, load_idx_dir
-from digits.inference import evaluate
+from digits.metrics import evaluate
 from digits.trainer import train
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -115,7 +115,7 @@ def test_onnx_export_gives_numpy_s_probabilities_on_the_official_test_set(tmp_pa
 
     from digits.checkpoint import load_model
     from digits.data import TEST_DIR, load_idx_dir
-    from digits.inference import probabilities
+    from digits.forward import probabilities
 
     path = tmp_path / "digits.onnx"
     result = run_digits("export", str(path), "--checkpoint", str(SHIPPED_MODEL))

@@ -16,7 +16,7 @@ from conftest import run_digits
 from digits.checkpoint import FORMAT_VERSION, load_model, save_model
 from digits.data import normalize
 from digits.errors import DigitsError
-from digits.inference import logits
+from digits.forward import logits
 from digits.model import DigitMLP
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -119,7 +119,7 @@ def test_missing_checkpoint_says_how_to_make_one(tmp_path):
 def test_shipped_model_is_the_full_mnist_run_and_reads_the_test_digits(tmp_path, test_split):
     from digits.checkpoint import SHIPPED_MODEL
     from digits.config import config_from_dict, load_config
-    from digits.inference import evaluate
+    from digits.metrics import evaluate
 
     model = load_model(SHIPPED_MODEL)
     made_by = dataclasses.asdict(load_config(ROOT / "configs" / "mnist.toml"))

@@ -9,8 +9,8 @@ import pytest
 from PIL import Image, ImageDraw, ImageFilter
 
 from digits.checkpoint import SHIPPED_MODEL, load_model
+from digits.forward import probabilities
 from digits.framing import read_digit_image
-from digits.inference import probabilities
 from digits.page import NoDigitFound
 from digits.reader import load_model as load_reader
 

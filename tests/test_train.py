@@ -366,7 +366,8 @@ def test_training_input_is_the_same_as_inference_input(test_split):
 def test_lr_find_takes_the_very_step_that_training_takes(tmp_path):
     from digits.history import SMOOTHING
     from digits.lr_finder import find_lr
-    from digits.trainer import make_optimizer, setup, step
+    from digits.model import training_step
+    from digits.run_setup import make_optimizer, setup
 
     config = _config(tmp_path, "sweep", label_smoothing=0.2)  # with affine and elastic augmentation, as default
     start, end, steps = 1e-3, 1.0, 10
@@ -379,7 +380,7 @@ def test_lr_find_takes_the_very_step_that_training_takes(tmp_path):
     for lr in finding.learning_rates[:2]:
         optimizer.param_groups[0]["lr"] = lr
         inputs, targets = next(batches)
-        loss, _ = step(model, inputs, targets, "train", optimizer, config.train.label_smoothing)
+        loss = training_step(model, inputs, targets, optimizer, config.train.label_smoothing)
         raw.append(loss.item())
     assert finding.learning_rates[1] == pytest.approx(start * (end / start) ** (1 / (steps - 1)))
     smoothed_second = (SMOOTHING * (1 - SMOOTHING) * raw[0] + (1 - SMOOTHING) * raw[1]) / (1 - SMOOTHING**2)

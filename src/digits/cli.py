@@ -221,7 +221,7 @@ def evaluate(
     out; the exit status is then 1.
     """
     from .checkpoint import load_model
-    from .inference import evaluate, load_evaluation_digits
+    from .metrics import evaluate, load_evaluation_digits
 
     model = load_model(checkpoint)
     result = evaluate(model, load_evaluation_digits(model, data))
@@ -334,9 +334,8 @@ def info(
     the numbers each layer computes from them for one image. With --weights, each first-layer
     unit's weights are drawn as an image: the pattern of ink it responds to.
     """
-    from .checkpoint import load_model
+    from .checkpoint import load_model, summarize
     from .config import config_to_toml
-    from .inference import summarize
 
     model = load_model(checkpoint)
     if weights is not None:

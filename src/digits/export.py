@@ -16,7 +16,8 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from .checkpoint import ModelFile, atomic_path
+from .atomic import atomic_path
+from .checkpoint import ModelFile
 
 OPSET = 17
 

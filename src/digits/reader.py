@@ -21,10 +21,13 @@ from PIL import Image
 from .checkpoint import SHIPPED_MODEL, ModelFile
 from .checkpoint import load_model as load_model_file
 from .errors import DigitsError
+from .files import predict_paths
+from .forward import predict_pixels
 from .framing import normalize_digit
 from .images import grayscale, list_images, open_grayscale
-from .inference import NumberReading, Prediction, predict_paths, predict_pixels, read_number
+from .number import read_number
 from .page import NoDigitFound
+from .results import NumberReading, Prediction
 
 ImageLike = str | Path | bytes | Image.Image | np.ndarray
 Reading = TypeVar("Reading", Prediction, NumberReading)

@@ -18,9 +18,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from .checkpoint import summarize
 from .errors import DigitsError
 from .images import READ_SIDE, ImageTooLarge
-from .inference import summarize
 from .network_view import network_activity, tile_columns, weight_tiles
 from .reader import DigitReader
 from .results import as_json

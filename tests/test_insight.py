@@ -162,7 +162,7 @@ def test_plain_when_piped_and_no_colour_with_no_color(trained):
 
 def test_a_tiny_loss_keeps_its_digits():
     from digits.history import EpochRecord
-    from digits.report import _epoch_row
+    from digits.report_training import _epoch_row
 
     row = _epoch_row(EpochRecord(26, 9.73e-4, 0.5317, 1.0, 0.8812, 0.05, 0.1)).split()
     assert row[1:3] == ["9.73e-04", "0.5317"]

@@ -11,6 +11,7 @@ import typer
 from . import report, report_reading
 from .cli_options import CheckpointOption, ImagesArgument, JsonLinesOption, JsonOption
 from .errors import DigitsError, needs_extra
+from .results import layers_text
 
 
 def predict(
@@ -182,7 +183,7 @@ def export(
 
     model = load_model(checkpoint)
     written = export_onnx(model, output)
-    report.out.print(f"Wrote {written} ({'-'.join(map(str, model.layer_sizes))}, from {model.path})", markup=False)
+    report.out.print(f"Wrote {written} ({layers_text(model.layer_sizes)}, from {model.path})", markup=False)
 
 
 def serve(

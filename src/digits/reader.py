@@ -27,7 +27,7 @@ from .framing import normalize_digit
 from .images import grayscale, list_images, open_grayscale
 from .number import read_number
 from .page import NoDigitFound
-from .results import NumberReading, Prediction
+from .results import NumberReading, Prediction, layers_text
 
 ImageLike = str | Path | bytes | Image.Image | np.ndarray
 Reading = TypeVar("Reading", Prediction, NumberReading)
@@ -40,7 +40,7 @@ class DigitReader:
         self.model = model
 
     def __repr__(self) -> str:
-        return f"DigitReader({str(self.model.path)!r}, {'-'.join(map(str, self.model.layer_sizes))})"
+        return f"DigitReader({str(self.model.path)!r}, {layers_text(self.model.layer_sizes)})"
 
     @property
     def path(self) -> Path:

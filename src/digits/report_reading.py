@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
     from .checkpoint import ModelSummary
     from .metrics import Evaluation
-    from .results import DigitReading, NumberReading, Prediction
+    from .results import DigitReading, NumberReading, Prediction, layers_text
 
 
 def evaluation(result: Evaluation) -> None:
@@ -185,7 +185,7 @@ def _pixel_shades(pixels: np.ndarray) -> Text:
 
 
 def model_summary(summary: ModelSummary, config_toml: str) -> None:
-    sizes = "-".join(map(str, summary.layer_sizes))
+    sizes = layers_text(summary.layer_sizes)
     total = summary.parameters
     out.print(
         f"{summary.checkpoint}: a {sizes} network, {total:,} parameters ({total * 4 / 2**20:.1f} MB as float32)\n",

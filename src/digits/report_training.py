@@ -12,6 +12,7 @@ from rich.table import Table
 
 from .history import counted
 from .report import err, left_out, loss_text, out
+from .results import layers_text
 
 if TYPE_CHECKING:
     from .history import EpochRecord
@@ -45,7 +46,7 @@ class TrainingProgress:
 
     def on_start(self, plan: TrainingPlan) -> None:
         self.epochs = plan.epochs
-        sizes = "-".join(str(n) for n in plan.layer_sizes)
+        sizes = layers_text(plan.layer_sizes)
         left_out(plan.source, plan.skipped, plan.missing, "the model will never learn to read those digits")
         if plan.schedule_restarted:
             err.print(

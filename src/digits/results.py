@@ -7,9 +7,10 @@ import dataclasses
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 
 def as_json(result: Any, include: tuple[str, ...] = ()) -> Any:
@@ -32,6 +33,11 @@ def as_json(result: Any, include: tuple[str, ...] = ()) -> Any:
     if hasattr(result, "tolist"):  # numpy arrays and scalars
         return result.tolist()
     return result
+
+
+def layers_text(sizes: list[int]) -> str:
+    """A network's layer sizes as people write them: 784-512-256-10."""
+    return "-".join(map(str, sizes))
 
 
 class Result:

@@ -14,7 +14,10 @@ from .config import Config
 from .data import CLASSES, NOT_A_DIGIT, load_source, split_train_val, with_non_digits
 from .errors import DigitsError
 from .model import DigitMLP
+from .results import layers_text
 from .training_data import TrainingData
+
+COPIES_IN_TRAINING = 6  # weights, gradients, momentum, the best weights, and the resume snapshot's two
 
 
 def setup(config: Config) -> tuple[DigitMLP, TrainingData]:
@@ -76,9 +79,6 @@ def resolve_device(config: Config) -> torch.device:
     return torch.device(name)
 
 
-COPIES_IN_TRAINING = 6  # weights, gradients, momentum, the best weights, and the resume snapshot's two
-
-
 def check_model_fits(config: Config, device: torch.device) -> None:
     """Refuse, before allocating, a network that would not fit: one line, not the allocator's own."""
     sizes = [config.data.image_size**2, *config.model.hidden, len(classes(config))]
@@ -90,7 +90,7 @@ def check_model_fits(config: Config, device: torch.device) -> None:
         available = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     if needed > available:
         raise DigitsError(
-            f"{config.describe('model.hidden')}: a {'-'.join(map(str, sizes))} network has {parameters:,} "
+            f"{config.describe('model.hidden')}: a {layers_text(sizes)} network has {parameters:,} "
             f"parameters, and training it needs about {_bytes(needed)}; {device.type} has {_bytes(available)} free"
         )
 

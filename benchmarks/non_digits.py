@@ -27,7 +27,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 from preprocessing import CLEAN_KINDS, PHOTO_KINDS, table  # benchmarks/preprocessing.py: on sys.path
 
-from digits.checkpoint import load_model
+from digits.checkpoint import load_model_file
 from digits.files import predict_paths
 from digits.framing import mnist_frame
 from digits.results import Prediction
@@ -138,7 +138,7 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=30, help="non-digits of each category on each kind of page")
     parser.add_argument("--seed", type=int, default=0, help="choose on one seed, report on another")
     args = parser.parse_args()
-    model = load_model(args.checkpoint)
+    model = load_model_file(args.checkpoint)
     fonts = [ImageFont.truetype(f, 72) for f in FONT_FILES if Path(f).exists()]
     if not fonts:
         raise SystemExit(f"none of the fonts is installed ({', '.join(FONT_FILES)}): apt-get install fonts-dejavu-core")

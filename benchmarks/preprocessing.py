@@ -47,7 +47,7 @@ import numpy as np
 from calibration import reliability  # benchmarks/calibration.py: a script's own folder is on sys.path
 from PIL import Image, ImageDraw, ImageFilter
 
-from digits.checkpoint import ModelFile, load_model
+from digits.checkpoint import ModelFile, load_model_file
 from digits.data import CLASSES, TEST_DIR, Digits, load_idx_dir, load_source, resize, split_train_val
 from digits.errors import DigitsError
 from digits.forward import UNSURE_BELOW, answers, probabilities
@@ -1006,7 +1006,7 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     args = arguments(argv)
     try:
-        model = load_model(args.checkpoint)
+        model = load_model_file(args.checkpoint)
         if args.digits == "validation" and args.mnist is None and model.config["data"]["source"] != "sample":
             raise DigitsError(
                 f"--digits validation needs --mnist DIR: {model.path} was trained on MNIST's training files"

@@ -35,7 +35,7 @@ from preprocessing import (  # benchmarks/preprocessing.py: a script's own folde
     table,
 )
 
-from digits.checkpoint import load_model
+from digits.checkpoint import load_model_file
 from digits.images import open_grayscale
 from digits.number import read_number
 
@@ -126,7 +126,7 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=40, help="numbers of each pattern on each paper")
     parser.add_argument("--save-failures", type=Path)
     args = parser.parse_args()
-    model = load_model(args.checkpoint)
+    model = load_model_file(args.checkpoint)
     digits = mnist_digits(model, args.digits, args.mnist)
     print(f"checkpoint: {model.path}\nMNIST {args.digits} digits; {args.count} numbers of each pattern on each paper\n")
     right: dict[tuple[str, str], list[bool]] = defaultdict(list)

@@ -78,7 +78,7 @@ def save_model(
         save_file({k: np.ascontiguousarray(v) for k, v in state.items()}, str(tmp), metadata=metadata)
 
 
-def load_model(path: Path | None = None) -> ModelFile:
+def load_model_file(path: Path | None = None) -> ModelFile:
     """Read a model file written by save_model, checking that it is one, and whole.
 
     Without a path: the model shipped inside digits, so that reading works right after install,

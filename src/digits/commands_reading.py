@@ -100,10 +100,10 @@ def info(
     the numbers each layer computes from them for one image. With --weights, each first-layer
     unit's weights are drawn as an image: the pattern of ink it responds to.
     """
-    from .checkpoint import load_model, summarize
+    from .checkpoint import load_model_file, summarize
     from .config import config_to_toml
 
-    model = load_model(checkpoint)
+    model = load_model_file(checkpoint)
     if weights is not None:
         with needs_extra("drawing the weights"):
             from .plots import first_layer_weights
@@ -176,12 +176,12 @@ def export(
     The input is float32 (N, 28, 28) (the model's image size), 0 = paper and 255 = ink, as
     `digits show` prints it; standardization is inside the graph. Needs the onnx extra.
     """
-    from .checkpoint import load_model
+    from .checkpoint import load_model_file
 
     with needs_extra("export", "onnx"):
         from .export import export_onnx
 
-    model = load_model(checkpoint)
+    model = load_model_file(checkpoint)
     written = export_onnx(model, output)
     report.out.print(f"Wrote {written} ({layers_text(model.layer_sizes)}, from {model.path})", markup=False)
 

@@ -147,10 +147,10 @@ def evaluate(
     matrix and the most confused pairs. Image files that cannot be read are reported and left
     out; the exit status is then 1.
     """
-    from .checkpoint import load_model
+    from .checkpoint import load_model_file
     from .metrics import evaluate, load_evaluation_digits
 
-    model = load_model(checkpoint)
+    model = load_model_file(checkpoint)
     result = evaluate(model, load_evaluation_digits(model, data))
     if errors is not None:
         with needs_extra("drawing the mistakes"):

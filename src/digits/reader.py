@@ -18,8 +18,7 @@ from typing import TypeVar
 import numpy as np
 from PIL import Image
 
-from .checkpoint import SHIPPED_MODEL, ModelFile
-from .checkpoint import load_model as load_model_file
+from .checkpoint import SHIPPED_MODEL, ModelFile, load_model_file
 from .errors import DigitsError
 from .files import predict_paths
 from .forward import predict_pixels

@@ -25,7 +25,8 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
-from preprocessing import CLEAN_KINDS, PHOTO_KINDS, table  # benchmarks/preprocessing.py: on sys.path
+from preprocessing import table  # benchmarks/preprocessing.py: on sys.path
+from renderings import CLEAN_KINDS, PHOTO_KINDS
 
 from digits.checkpoint import load_model_file
 from digits.files import predict_paths

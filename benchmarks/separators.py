@@ -22,18 +22,10 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
+from drawing import BASELINE_SPREAD, NUMBER_HEIGHT, SIZE_SPREAD, Page, cropped, scaled_ink  # on sys.path: benchmarks/
 from PIL import Image, ImageDraw
-from preprocessing import (  # benchmarks/preprocessing.py: a script's own folder is on sys.path
-    BASELINE_SPREAD,
-    NUMBER_HEIGHT,
-    NUMBER_PAPERS,
-    SIZE_SPREAD,
-    Page,
-    cropped,
-    mnist_digits,
-    scaled_ink,
-    table,
-)
+from preprocessing import mnist_digits, table
+from renderings import NUMBER_PAPERS
 
 from digits.checkpoint import load_model_file
 from digits.images import open_grayscale

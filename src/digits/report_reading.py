@@ -11,13 +11,14 @@ from rich.table import Table
 from rich.text import Text
 
 from .report import error, out, shade
+from .results import layers_text
 
 if TYPE_CHECKING:
     import numpy as np
 
     from .checkpoint import ModelSummary
     from .metrics import Evaluation
-    from .results import DigitReading, NumberReading, Prediction, layers_text
+    from .results import DigitReading, NumberReading, Prediction
 
 
 def evaluation(result: Evaluation) -> None:

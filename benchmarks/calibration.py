@@ -19,9 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
-from digits.checkpoint import load_model
+from digits.checkpoint import load_model_file
 from digits.data import CLASSES, TEST_DIR, load_idx_dir, load_source, split_train_val
-from digits.inference import answers, probabilities
+from digits.forward import answers, probabilities
 
 EDGES = [0.0, 0.5, 0.7, 0.8, 0.9, 0.95, 0.99, 0.999, 1.0001]
 RIGHT_AT_LEAST = 0.9
@@ -46,7 +46,7 @@ def main() -> None:
     parser.add_argument("--mnist", type=Path, required=True, help="folder with MNIST's training files")
     parser.add_argument("--checkpoint", type=Path, help="model file (default: the one predict uses)")
     args = parser.parse_args()
-    model = load_model(args.checkpoint)
+    model = load_model_file(args.checkpoint)
     data, train = model.config["data"], model.config["train"]
     digits = load_source(data["source"], str(args.mnist), "train", model.image_size)
     val = split_train_val(digits, data["val_fraction"], train["seed"]).val

@@ -25,11 +25,13 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
-from preprocessing import CLEAN_KINDS, PHOTO_KINDS, table  # benchmarks/preprocessing.py: on sys.path
+from preprocessing import table  # benchmarks/preprocessing.py: on sys.path
+from renderings import CLEAN_KINDS, PHOTO_KINDS
 
-from digits.checkpoint import load_model
+from digits.checkpoint import load_model_file
+from digits.files import predict_paths
 from digits.framing import mnist_frame
-from digits.inference import Prediction, predict_paths
+from digits.results import Prediction
 
 CANVAS = 112  # px: a non-digit is drawn this size, then framed into 28×28 as MNIST framed digits
 PEN = (7, 14)  # px at the canvas size: a pen's width, as MNIST's strokes are at 28×28 (2–3.5 px)
@@ -137,7 +139,7 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=30, help="non-digits of each category on each kind of page")
     parser.add_argument("--seed", type=int, default=0, help="choose on one seed, report on another")
     args = parser.parse_args()
-    model = load_model(args.checkpoint)
+    model = load_model_file(args.checkpoint)
     fonts = [ImageFont.truetype(f, 72) for f in FONT_FILES if Path(f).exists()]
     if not fonts:
         raise SystemExit(f"none of the fonts is installed ({', '.join(FONT_FILES)}): apt-get install fonts-dejavu-core")

@@ -26,9 +26,9 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 from preprocessing import mnist_digits  # benchmarks/preprocessing.py: a script's own folder is on sys.path
 
-from digits.checkpoint import load_model
+from digits.checkpoint import load_model_file
+from digits.forward import answers, probabilities
 from digits.framing import read_digit_image
-from digits.inference import answers, probabilities
 
 SEED = 0
 KINDS = ("ruled", "squared", "box", "underline")
@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mnist", type=Path)
     parser.add_argument("--limit", type=int, default=200)
     args = parser.parse_args(argv)
-    model = load_model(args.checkpoint)
+    model = load_model_file(args.checkpoint)
     digits = mnist_digits(model, args.digits, args.mnist)
     images, labels = digits.images[: args.limit], digits.labels[: args.limit]
     print(f"{len(labels)} MNIST {args.digits} digits, each kind drawn level and turned 2–10° from one random draw")

@@ -22,22 +22,14 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
+from drawing import BASELINE_SPREAD, NUMBER_HEIGHT, SIZE_SPREAD, Page, cropped, scaled_ink  # on sys.path: benchmarks/
 from PIL import Image, ImageDraw
-from preprocessing import (  # benchmarks/preprocessing.py: a script's own folder is on sys.path
-    BASELINE_SPREAD,
-    NUMBER_HEIGHT,
-    NUMBER_PAPERS,
-    SIZE_SPREAD,
-    Page,
-    cropped,
-    mnist_digits,
-    scaled_ink,
-    table,
-)
+from preprocessing import mnist_digits, table
+from renderings import NUMBER_PAPERS
 
-from digits.checkpoint import load_model
+from digits.checkpoint import load_model_file
 from digits.images import open_grayscale
-from digits.inference import read_number
+from digits.number import read_number
 
 SEED = 20
 # what people write with separators; "d" is a digit
@@ -126,7 +118,7 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=40, help="numbers of each pattern on each paper")
     parser.add_argument("--save-failures", type=Path)
     args = parser.parse_args()
-    model = load_model(args.checkpoint)
+    model = load_model_file(args.checkpoint)
     digits = mnist_digits(model, args.digits, args.mnist)
     print(f"checkpoint: {model.path}\nMNIST {args.digits} digits; {args.count} numbers of each pattern on each paper\n")
     right: dict[tuple[str, str], list[bool]] = defaultdict(list)

@@ -37,10 +37,10 @@ import numpy as np
 import torch
 from PIL import Image
 
-from digits.checkpoint import load_model
+from digits.checkpoint import load_model_file
 from digits.config import Config
 from digits.data import SAMPLE_DIR, TEST_DIR, load_idx_dir, normalize, split_train_val
-from digits.inference import predict_paths
+from digits.files import predict_paths
 from digits.model import DigitMLP
 from digits.trainer import train
 
@@ -212,7 +212,7 @@ def write_drawings(directory: Path, count: int) -> list[Path]:
 
 def batch_prediction(repeats: int, paths: list[Path]) -> None:
     print("batch prediction (ms per image)", flush=True)
-    model = load_model()
+    model = load_model_file()
 
     def bare() -> float:
         started = time.perf_counter()

@@ -24,10 +24,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from digits.checkpoint import load_model
+from digits.checkpoint import load_model_file
 from digits.config import Config, load_config
 from digits.data import SAMPLE_DIR, TEST_DIR, load_idx_dir
-from digits.inference import evaluate
+from digits.metrics import evaluate
 from digits.trainer import train
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,7 +49,7 @@ def run(config: Config, seed: int, workdir: Path) -> tuple[float, float, float, 
     seconds = time.perf_counter() - started
     best = result.history[result.best_epoch - 1]
     per_second = plans[0].train_samples * len(result.history) / sum(r.seconds for r in result.history)
-    test = evaluate(load_model(result.output), load_idx_dir(TEST_DIR, "t10k")).accuracy
+    test = evaluate(load_model_file(result.output), load_idx_dir(TEST_DIR, "t10k")).accuracy
     return best.val_accuracy, test, seconds, per_second
 
 

@@ -113,9 +113,9 @@ def test_onnx_export_gives_numpy_s_probabilities_on_the_official_test_set(tmp_pa
     import onnx
     import onnxruntime
 
-    from digits.checkpoint import load_model
+    from digits.checkpoint import load_model_file
     from digits.data import TEST_DIR, load_idx_dir
-    from digits.inference import probabilities
+    from digits.forward import probabilities
 
     path = tmp_path / "digits.onnx"
     result = run_digits("export", str(path), "--checkpoint", str(SHIPPED_MODEL))
@@ -124,7 +124,7 @@ def test_onnx_export_gives_numpy_s_probabilities_on_the_official_test_set(tmp_pa
     test = load_idx_dir(TEST_DIR, "t10k")
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     exported = session.run(None, {"pixels": test.images.astype(np.float32)})[0]
-    expected = probabilities(load_model(SHIPPED_MODEL), test.images)
+    expected = probabilities(load_model_file(SHIPPED_MODEL), test.images)
     assert exported.shape == (10_000, 11)  # 0–9, then not a digit
     assert np.abs(exported - expected).max() <= 1e-5
 

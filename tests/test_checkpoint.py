@@ -13,10 +13,10 @@ import pytest
 import torch
 
 from conftest import run_digits
-from digits.checkpoint import FORMAT_VERSION, load_model, save_model
+from digits.checkpoint import FORMAT_VERSION, load_model_file, save_model
 from digits.data import normalize
 from digits.errors import DigitsError
-from digits.inference import logits
+from digits.forward import logits
 from digits.model import DigitMLP
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,7 +32,7 @@ def _torch_model(model_file) -> DigitMLP:
 
 
 def test_numpy_forward_agrees_with_torch_on_the_test_split(trained, test_split):
-    model = load_model(trained)
+    model = load_model_file(trained)
     with torch.no_grad():
         expected = _torch_model(model)(torch.from_numpy(normalize(test_split.images, model.mean, model.std)))
     np.testing.assert_allclose(logits(model, test_split.images), expected.numpy(), atol=1e-5, rtol=1e-5)
@@ -58,7 +58,7 @@ def test_round_trip_keeps_weights_and_description(tmp_path):
         config={"model": {"hidden": [8]}},
         metrics={"val_loss": 0.5},
     )
-    model = load_model(path)
+    model = load_model_file(path)
     np.testing.assert_array_equal(model.weights[1], state["layers.1.weight"])
     np.testing.assert_array_equal(model.biases[0], state["layers.0.bias"])
     assert (model.image_size, model.mean, model.std, model.metrics) == (4, 0.1, 0.3, {"val_loss": 0.5})
@@ -83,7 +83,7 @@ def test_newer_format_is_refused_with_advice(trained, tmp_path):
     path.write_bytes(trained.read_bytes())
     _rewrite_header(path, lambda meta: meta.update(format_version=str(FORMAT_VERSION + 1)))
     with pytest.raises(DigitsError, match=r"newer than this digits reads.*upgrade digits"):
-        load_model(path)
+        load_model_file(path)
 
 
 @pytest.mark.parametrize(
@@ -99,7 +99,7 @@ def test_bad_checkpoint_files_are_refused(trained, tmp_path, make, message):
     path = tmp_path / "bad.safetensors"
     path.write_bytes(make(trained.read_bytes()))
     with pytest.raises(DigitsError, match=message):
-        load_model(path)
+        load_model_file(path)
 
 
 def test_foreign_safetensors_file_is_refused(tmp_path):
@@ -108,20 +108,20 @@ def test_foreign_safetensors_file_is_refused(tmp_path):
     path = tmp_path / "other.safetensors"
     save_file({"weight": np.zeros((2, 2), dtype=np.float32)}, str(path))
     with pytest.raises(DigitsError, match="not a digits checkpoint"):
-        load_model(path)
+        load_model_file(path)
 
 
 def test_missing_checkpoint_says_how_to_make_one(tmp_path):
     with pytest.raises(DigitsError, match="checkpoint not found \\(train one with `digits train`\\)"):
-        load_model(tmp_path / "none.safetensors")
+        load_model_file(tmp_path / "none.safetensors")
 
 
 def test_shipped_model_is_the_full_mnist_run_and_reads_the_test_digits(tmp_path, test_split):
     from digits.checkpoint import SHIPPED_MODEL
     from digits.config import config_from_dict, load_config
-    from digits.inference import evaluate
+    from digits.metrics import evaluate
 
-    model = load_model(SHIPPED_MODEL)
+    model = load_model_file(SHIPPED_MODEL)
     made_by = dataclasses.asdict(load_config(ROOT / "configs" / "mnist.toml"))
     stored = dataclasses.asdict(config_from_dict(model.config, str(SHIPPED_MODEL)))  # keys added since: defaults
     for section, values in made_by.items():  # all but where its files came from and went

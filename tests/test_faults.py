@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from conftest import ink_on_paper, run_digits, start_training, wait_for, write_idx, write_image_folder
-from digits.checkpoint import load_model, load_resume_state
+from digits.checkpoint import load_model_file, load_resume_state
 from digits.data import load_dataset, read_idx
 from digits.errors import DigitsError
 from digits.framing import normalize_digit, read_digit_image
@@ -71,7 +71,7 @@ def test_a_kill_mid_save_leaves_the_previous_checkpoint_whole(tmp_path):
         time.sleep(delay)
         process.send_signal(signal.SIGKILL)
         process.wait()
-        model = load_model(path)  # whole, whatever moment the kill came at
+        model = load_model_file(path)  # whole, whatever moment the kill came at
         assert model.metrics["version"] == model.weights[0][0, 0] >= 1
 
 

@@ -16,11 +16,11 @@ import pytest
 from PIL import Image, ImageDraw, ImageFilter
 
 from conftest import huge_png_header, ink_on_paper, run_digits
-from digits.checkpoint import SHIPPED_MODEL, load_model
+from digits.checkpoint import SHIPPED_MODEL, load_model_file
 from digits.errors import DigitsError
+from digits.forward import UNSURE_BELOW, answers, probabilities
 from digits.framing import normalize_digit, read_digit_image
 from digits.images import MAX_PIXELS
-from digits.inference import UNSURE_BELOW, answers, probabilities
 from digits.page import NoDigitFound
 
 DIGIT_INDEX = 15  # a 5 among the official test digits, as the sample's first held-out digit was
@@ -261,7 +261,7 @@ def test_a_blank_page_is_blank_and_a_digit_on_it_is_read(kind, tmp_path, test_sp
     blank = _photo(_blank_page(kind, rng), tmp_path / f"{kind}-blank.jpg")
     with pytest.raises(NoDigitFound):
         read_digit_image(blank)
-    model = load_model(SHIPPED_MODEL)
+    model = load_model_file(SHIPPED_MODEL)
     right = 0
     for label in range(10):
         index = int(np.flatnonzero(test_split.labels == label)[0])
@@ -277,7 +277,7 @@ def test_a_blank_page_is_blank_and_a_digit_on_it_is_read(kind, tmp_path, test_sp
 
 def test_a_digit_cropped_tight_to_its_ink_is_read(tmp_path, test_split):
     """A person crops their photo to the digit: no paper shows round it, and strokes touch every side."""
-    model = load_model(SHIPPED_MODEL)
+    model = load_model_file(SHIPPED_MODEL)
     right = 0
     for index in range(40):
         ink = test_split.images[index]
@@ -292,7 +292,7 @@ def test_a_digit_cropped_tight_to_its_ink_is_read(tmp_path, test_split):
 
 @pytest.mark.parametrize("index", [51, 146, 152, 687, 960])  # a 3, an 8, a 5, a 3 and a 7 with a bar
 def test_a_small_digit_s_straight_strokes_are_not_taken_for_a_form_s_lines(tmp_path, test_split, index):
-    model = load_model(SHIPPED_MODEL)
+    model = load_model_file(SHIPPED_MODEL)
     for side in (28, 36, 44):
         digit = Image.fromarray(255 - test_split.images[index]).resize((side, side), Image.Resampling.BICUBIC)
         page = Image.new("L", (side + 30, side + 40), 255)
@@ -304,7 +304,7 @@ def test_a_small_digit_s_straight_strokes_are_not_taken_for_a_form_s_lines(tmp_p
 
 def test_a_small_digit_on_a_large_page_is_found(tmp_path, test_split):
     """A 30-pixel digit on a 1600×1200 photo of a page: a sticky note, a corner of a form."""
-    model = load_model(SHIPPED_MODEL)
+    model = load_model_file(SHIPPED_MODEL)
     rng = np.random.default_rng(0)
     right = 0
     for label in range(10):
@@ -323,7 +323,7 @@ def test_a_lone_straight_stroke_is_a_1_and_a_margin_on_a_ruled_page_is_not(tmp_p
     """A 1 drawn as one straight stroke, alone on its paper, is long, thin and straight like a
     printed line, but it is the only writing there is; a ruled page's margin, alone with its rules,
     is a printed line."""
-    model = load_model(SHIPPED_MODEL)
+    model = load_model_file(SHIPPED_MODEL)
     one = Image.new("L", (200, 260), 235)
     ImageDraw.Draw(one).line([(100, 50), (100, 210)], fill=90, width=7)
     one = one.rotate(angle, Image.Resampling.BICUBIC, fillcolor=235).filter(ImageFilter.GaussianBlur(0.8))

@@ -14,7 +14,7 @@ import numpy as np
 from PIL import Image
 
 from conftest import ink_on_paper, run_digits
-from digits.checkpoint import load_model
+from digits.checkpoint import load_model_file
 from digits.model import DigitMLP
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,7 +31,7 @@ def test_info_counts_every_parameter(trained):
         layer.weight.numel() + layer.bias.numel() for layer in network.layers
     ]
     assert [layer["activations"] for layer in report["layers"]] == sizes[1:]
-    assert report["metrics"]["epoch"] == load_model(trained).metrics["epoch"]
+    assert report["metrics"]["epoch"] == load_model_file(trained).metrics["epoch"]
 
     table = run_digits("info", str(trained)).stdout
     assert f"{report['parameters']:,} parameters" in table and "512 × 784" in table and "config:" in table
@@ -44,7 +44,7 @@ def test_explain_shows_all_probabilities_and_relus_fired(trained, tmp_path, test
     assert len(report["probabilities"]) == 11  # 0–9, then not a digit
     assert abs(sum(report["probabilities"]) - 1) < 1e-5
     assert report["digit"] == int(np.argmax(report["probabilities"]))
-    widths = load_model(trained).layer_sizes[1:-1]
+    widths = load_model_file(trained).layer_sizes[1:-1]
     assert len(report["relus_fired"]) == len(widths)
     assert all(0 < fired < width for fired, width in zip(report["relus_fired"], widths, strict=True))
 
@@ -162,7 +162,7 @@ def test_plain_when_piped_and_no_colour_with_no_color(trained):
 
 def test_a_tiny_loss_keeps_its_digits():
     from digits.history import EpochRecord
-    from digits.report import _epoch_row
+    from digits.report_training import _epoch_row
 
     row = _epoch_row(EpochRecord(26, 9.73e-4, 0.5317, 1.0, 0.8812, 0.05, 0.1)).split()
     assert row[1:3] == ["9.73e-04", "0.5317"]

@@ -25,11 +25,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def _readable_digits(test_split, count: int = 10) -> tuple[np.ndarray, np.ndarray]:
     """`count` held-out digits, one of each class, that the shipped model reads right when drawn on paper."""
-    from digits.checkpoint import SHIPPED_MODEL, load_model
+    from digits.checkpoint import SHIPPED_MODEL, load_model_file
+    from digits.forward import probabilities
     from digits.framing import normalize_digit
-    from digits.inference import probabilities
 
-    model = load_model(SHIPPED_MODEL)
+    model = load_model_file(SHIPPED_MODEL)
     chosen = []
     for digit in range(count):
         for i in np.flatnonzero(test_split.labels == digit):

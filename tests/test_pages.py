@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFilter
 
-from digits.checkpoint import SHIPPED_MODEL, load_model
+from digits.checkpoint import SHIPPED_MODEL, load_model_file
+from digits.forward import probabilities
 from digits.framing import read_digit_image
-from digits.inference import probabilities
 from digits.page import NoDigitFound
 from digits.reader import load_model as load_reader
 
@@ -132,7 +132,7 @@ KINDS = {
 
 @pytest.fixture(scope="module")
 def model():
-    return load_model(SHIPPED_MODEL)
+    return load_model_file(SHIPPED_MODEL)
 
 
 @pytest.mark.parametrize("kind", list(KINDS))

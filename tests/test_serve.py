@@ -20,7 +20,7 @@ from starlette.testclient import TestClient
 
 from conftest import free_port, huge_png_header, run_digits, start_serve, stop_serve
 from digits.checkpoint import SHIPPED_MODEL
-from digits.inference import activations
+from digits.forward import activations
 from digits.reader import load_model
 from digits.server import MAX_BODY, create_app
 

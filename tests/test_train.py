@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from conftest import TRAIN_EPOCHS, run_digits, start_training, wait_for
-from digits.checkpoint import load_model, load_resume_state
+from digits.checkpoint import load_model_file, load_resume_state
 from digits.config import Config
 from digits.history import EpochRecord, Fit, diagnose, epoch_fit
 from digits.run_files import RunFiles
@@ -48,7 +48,7 @@ def test_train_saves_best_model_history_and_resume_state(trained):
     assert [int(row["epoch"]) for row in history] == list(range(1, TRAIN_EPOCHS + 1))
     best = min(history, key=lambda row: float(row["val_loss"]))
 
-    model = load_model(trained)
+    model = load_model_file(trained)
     assert model.layer_sizes == [784, 512, 256, 11]
     assert model.metrics["epoch"] == int(best["epoch"])
     assert model.metrics["val_loss"] == pytest.approx(float(best["val_loss"]), rel=1e-5)
@@ -81,9 +81,9 @@ def test_same_seed_same_weights(tmp_path):
     first = train(_config(tmp_path, "a"))
     second = train(_config(tmp_path, "b"))
     assert [r.train_loss for r in first.history] == [r.train_loss for r in second.history]
-    a, b = load_model(first.output), load_model(second.output)
+    a, b = load_model_file(first.output), load_model_file(second.output)
     assert all(np.array_equal(x, y) for x, y in zip(a.weights + a.biases, b.weights + b.biases, strict=False))
-    c = load_model(train(_config(tmp_path, "c", seed=1)).output)
+    c = load_model_file(train(_config(tmp_path, "c", seed=1)).output)
     assert not np.array_equal(a.weights[0], c.weights[0])
 
 
@@ -278,7 +278,7 @@ def test_resume_ends_where_the_uninterrupted_run_ends(tmp_path):
     last_whole = load_resume_state(RunFiles.beside(whole.output).state)["model"]
     last_resumed = load_resume_state(RunFiles.beside(resumed.output).state)["model"]
     assert all(torch.equal(last_whole[name], last_resumed[name]) for name in last_whole)
-    best_whole, best_resumed = load_model(whole.output), load_model(resumed.output)
+    best_whole, best_resumed = load_model_file(whole.output), load_model_file(resumed.output)
     assert all(np.array_equal(a, b) for a, b in zip(best_whole.weights, best_resumed.weights, strict=True))
 
 
@@ -316,7 +316,7 @@ def test_ctrl_c_keeps_the_best_model_and_says_how_to_resume(tmp_path):
     last = stderr.strip().splitlines()[-1]
     assert last.startswith("Interrupted after epoch ") and "Traceback" not in stderr
     assert last.endswith(f"to continue: digits train --output {output} --epochs 300 --resume")
-    assert load_model(output).metrics["epoch"] >= 1
+    assert load_model_file(output).metrics["epoch"] >= 1
     assert load_resume_state(RunFiles.beside(output).state)["history"]
 
 
@@ -366,7 +366,8 @@ def test_training_input_is_the_same_as_inference_input(test_split):
 def test_lr_find_takes_the_very_step_that_training_takes(tmp_path):
     from digits.history import SMOOTHING
     from digits.lr_finder import find_lr
-    from digits.trainer import make_optimizer, setup, step
+    from digits.model import training_step
+    from digits.run_setup import make_optimizer, setup
 
     config = _config(tmp_path, "sweep", label_smoothing=0.2)  # with affine and elastic augmentation, as default
     start, end, steps = 1e-3, 1.0, 10
@@ -379,7 +380,7 @@ def test_lr_find_takes_the_very_step_that_training_takes(tmp_path):
     for lr in finding.learning_rates[:2]:
         optimizer.param_groups[0]["lr"] = lr
         inputs, targets = next(batches)
-        loss, _ = step(model, inputs, targets, "train", optimizer, config.train.label_smoothing)
+        loss = training_step(model, inputs, targets, optimizer, config.train.label_smoothing)
         raw.append(loss.item())
     assert finding.learning_rates[1] == pytest.approx(start * (end / start) ** (1 / (steps - 1)))
     smoothed_second = (SMOOTHING * (1 - SMOOTHING) * raw[0] + (1 - SMOOTHING) * raw[1]) / (1 - SMOOTHING**2)

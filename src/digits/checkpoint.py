@@ -10,11 +10,7 @@ Every write goes to a temporary file renamed into place, so a kill never leaves 
 from __future__ import annotations
 
 import json
-import os
 import sys
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from importlib.resources import files
@@ -26,7 +22,9 @@ import numpy as np
 from safetensors import SafetensorError, safe_open
 from safetensors.numpy import save_file
 
+from .atomic import atomic_path
 from .errors import DigitsError, first_line
+from .results import Result
 
 FORMAT = "digits-mlp"
 FORMAT_VERSION = 1
@@ -80,7 +78,7 @@ def save_model(
         save_file({k: np.ascontiguousarray(v) for k, v in state.items()}, str(tmp), metadata=metadata)
 
 
-def load_model(path: Path | None = None) -> ModelFile:
+def load_model_file(path: Path | None = None) -> ModelFile:
     """Read a model file written by save_model, checking that it is one, and whole.
 
     Without a path: the model shipped inside digits, so that reading works right after install,
@@ -133,6 +131,61 @@ def load_model(path: Path | None = None) -> ModelFile:
     return model
 
 
+@dataclass
+class Layer:
+    layer: int  # 1 for the first
+    weights: tuple[int, int]  # the weight matrix's shape: (outputs, inputs)
+    biases: int
+    parameters: int
+    activations: int  # numbers the layer computes for one image
+    activation: str  # "ReLU" for a hidden layer, "scores" for the last
+
+
+@dataclass
+class ModelSummary(Result):
+    """What a model is made of and how it was trained, as `digits info` shows it."""
+
+    checkpoint: Path
+    layer_sizes: list[int]
+    layers: list[Layer]
+    parameters: int
+    image_size: int
+    mean: float
+    std: float
+    classes: list[str]
+    metrics: dict
+    config: dict
+    versions: dict
+
+
+def summarize(model: ModelFile) -> ModelSummary:
+    """Each layer's weight shape, bias length, parameter count and activations, and the totals."""
+    layers = [
+        Layer(
+            i,
+            weight.shape,
+            len(bias),
+            int(weight.size + bias.size),
+            len(bias),
+            "ReLU" if i < len(model.weights) else "scores",
+        )
+        for i, (weight, bias) in enumerate(zip(model.weights, model.biases, strict=True), 1)
+    ]
+    return ModelSummary(
+        model.path,
+        model.layer_sizes,
+        layers,
+        sum(layer.parameters for layer in layers),
+        model.image_size,
+        model.mean,
+        model.std,
+        model.classes,
+        model.metrics,
+        model.config,
+        model.versions,
+    )
+
+
 def save_resume_state(path: Path, state: dict[str, Any]) -> None:
     """Write the optimizer, random state, epoch and history (tensors and plain values only)."""
     import torch
@@ -153,30 +206,6 @@ def load_resume_state(path: Path) -> dict[str, Any]:
         return torch.load(path, map_location="cpu", weights_only=True)
     except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError) as e:
         raise DigitsError(f"{path}: not a resume state, or unsafe to load ({first_line(e)})") from None
-
-
-def write_text(path: Path, text: str) -> None:
-    """Write a small text file (the history) atomically."""
-    with atomic_path(path) as tmp:
-        tmp.write_text(text, encoding="utf-8")
-
-
-@contextmanager
-def atomic_path(path: Path) -> Iterator[Path]:
-    """A temporary path beside `path` to write to; renamed onto `path` only when the writing ends well."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    tmp = Path(name)
-    try:
-        yield tmp
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes files private; a checkpoint is an ordinary file
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _versions() -> dict[str, str]:

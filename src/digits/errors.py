@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -23,7 +24,12 @@ def first_line(error: BaseException) -> str:
     return (str(error).strip().splitlines() or [error.__class__.__name__])[0]
 
 
-EXTRAS = {"train": ("torch", "torchvision", "matplotlib"), "onnx": ("onnx",)}  # pyproject's extras
+def extra_packages(extra: str) -> set[str]:
+    """What an extra of the package (pyproject.toml's optional dependencies) installs, by name."""
+    from importlib.metadata import requires
+
+    wanted = f'extra == "{extra}"'
+    return {re.match(r"[\w.-]+", r).group().lower() for r in requires("digits") or [] if wanted in r}
 
 
 @contextmanager
@@ -32,7 +38,7 @@ def needs_extra(what: str, extra: str = "train") -> Iterator[None]:
     try:
         yield
     except ModuleNotFoundError as e:
-        if (e.name or "").split(".")[0] not in EXTRAS[extra]:
+        if (e.name or "").split(".")[0] not in extra_packages(extra):
             raise
         raise DigitsError(
             f'{what} needs {e.name}, which a reader install leaves out; install it with: pip install "digits[{extra}]"'

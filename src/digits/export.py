@@ -16,7 +16,9 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from .checkpoint import ModelFile, atomic_path
+from .atomic import atomic_path
+from .checkpoint import ModelFile
+from .results import layers_text
 
 OPSET = 17
 
@@ -58,9 +60,7 @@ def export_onnx(model: ModelFile, path: Path) -> Path:
         constants,
     )
     exported = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="digits")
-    exported.doc_string = (
-        f"digits {'-'.join(map(str, model.layer_sizes))} from {model.path.name}; classes {model.classes}"
-    )
+    exported.doc_string = f"digits {layers_text(model.layer_sizes)} from {model.path.name}; classes {model.classes}"
     onnx.checker.check_model(exported)
     with atomic_path(Path(path)) as tmp:
         onnx.save(exported, str(tmp))

@@ -17,8 +17,9 @@ import torch
 from .config import Config
 from .errors import DigitsError
 from .history import SmoothedLoss
+from .model import training_step
 from .results import Result
-from .trainer import make_optimizer, setup, step
+from .run_setup import make_optimizer, setup
 from .training_data import TrainingData
 
 BLOW_UP = 4.0  # stop once the smoothed loss is this many times its minimum
@@ -48,7 +49,7 @@ def find_lr(config: Config, start: float = 1e-5, end: float = 10.0, steps: int =
         lr = start * factor**number
         for group in optimizer.param_groups:
             group["lr"] = lr
-        loss, _ = step(model, inputs, targets, "train", optimizer, config.train.label_smoothing)
+        loss = training_step(model, inputs, targets, optimizer, config.train.label_smoothing)
         smoothed = watch.add(loss.item())
         if not math.isfinite(smoothed):
             stopped_early = f"the loss became {smoothed} at lr {lr:.3g}"

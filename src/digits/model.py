@@ -1,10 +1,12 @@
-"""The network: matrix multiplications with ReLU, max(x, 0), between them. Nothing else."""
+"""The network: matrix multiplications with ReLU, max(x, 0), between them; and the two things done
+with a batch of images: a training step, and an evaluation batch that measures it."""
 
 from __future__ import annotations
 
 from itertools import pairwise
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 
@@ -27,3 +29,28 @@ class DigitMLP(nn.Module):
         for layer in self.layers[:-1]:
             x = self.dropout(torch.relu(layer(x)))
         return self.layers[-1](x)
+
+
+def training_step(
+    model: DigitMLP,
+    inputs: torch.Tensor,
+    targets: torch.Tensor,
+    optimizer: torch.optim.Optimizer,
+    label_smoothing: float = 0.0,
+) -> torch.Tensor:
+    """One step of SGD on a batch: forward, the config's objective (label smoothing included),
+    backward, an update. The batch's mean loss, still on the device, so that nothing waits on it."""
+    model.train()  # dropout on
+    loss = F.cross_entropy(model(inputs), targets, label_smoothing=label_smoothing)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    return loss.detach()
+
+
+@torch.no_grad()
+def evaluation_batch(model: DigitMLP, inputs: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """A batch measured, weights untouched: its mean plain cross-entropy and the scores (logits)."""
+    model.eval()  # dropout off
+    logits = model(inputs)
+    return F.cross_entropy(logits, targets), logits

@@ -15,7 +15,7 @@ import numpy as np
 from PIL import Image
 
 from .checkpoint import ModelFile
-from .inference import activations
+from .forward import activations
 from .results import Result
 
 TOP_UNITS = 8  # first-layer units shown as tiles beside the answer: a row of them fits a phone

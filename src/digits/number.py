@@ -6,7 +6,7 @@ the digits is a separator, known by where it sits in the row and its shape: a po
 the baseline, a dash across the middle, a colon's two dots one above the other. A slash is as tall
 as a digit and straight, as a 1 may be: it leans further than all but a few of MNIST's 1s, or
 less where two of them split the digits as a date is split. A small mark that is none of these is
-reported as left out, never dropped without a word.
+reported as left out, never dropped without a word. Each digit is then read as a lone digit is.
 """
 
 from __future__ import annotations
@@ -17,8 +17,11 @@ from itertools import combinations
 import numpy as np
 from scipy import ndimage
 
+from .checkpoint import ModelFile
+from .forward import predictions
 from .framing import Box, mnist_frame, stroke_width
-from .page import find_ink
+from .page import NoDigitFound, find_ink
+from .results import DigitReading, NumberReading
 
 NUMBER_MASS = 0.1  # of the largest: a tall run of columns with less ink is a speck, not a digit
 DIGIT_SHORTEST = 0.5  # of the row's height: a shorter mark is no digit (a number's digits: 0.74–1.35 of each other)
@@ -181,3 +184,33 @@ def _column_runs(inked: np.ndarray) -> list[tuple[int, int]]:
     padded[1:-1] = inked
     edges = np.flatnonzero(padded[1:] != padded[:-1])
     return list(zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True))
+
+
+def read_number(model: ModelFile, name: str, gray: np.ndarray, decoded: float = 1.0) -> NumberReading:
+    """Every mark of a number on a page of grey levels, left to right: each digit prepared as a lone
+    digit is, and the separators; boxes in the picture's pixels, the grey levels being `decoded` of
+    its size (a large photo is reduced). A mark the model calls no digit leaves no number."""
+    try:
+        ink, marks = number_marks(gray, name, model.image_size)
+    except NoDigitFound as e:
+        return NumberReading(name, error=str(e), ink=e.ink)
+    framed = [mark for mark in marks if mark.kind == "digit"]
+    if not framed:
+        return NumberReading(name, error=f"{name}: no digit found, only marks too small for one")
+    read = iter(predictions(model, [name] * len(framed), np.stack([m.frame for m in framed]), 1, False))
+    readings = []
+    for mark in marks:
+        box = tuple(round(v / decoded) for v in mark.box)
+        if mark.kind != "digit":
+            readings.append(DigitReading(None, 0.0, False, box, mark.ink_box, mark.kind, mark.text))
+            continue
+        p = next(read)
+        kind, text = ("not a digit", "") if p.not_a_digit else ("digit", str(p.digit))
+        readings.append(DigitReading(p.digit, p.confidence, p.unsure, box, mark.ink_box, kind, text))
+    not_digits = [i for i, r in enumerate(readings, 1) if r.kind == "not a digit"]
+    if not_digits:
+        which = ", ".join(map(str, not_digits))
+        error = f"{name}: no number: mark {which} of {len(readings)} is not a digit"
+        return NumberReading(name, None, readings, error=error, ink=ink)
+    number = "".join(r.text for r in readings if r.kind in ("digit", "separator"))
+    return NumberReading(name, number, readings, ink=ink)

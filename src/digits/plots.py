@@ -113,9 +113,9 @@ def first_layer_weights(model: Any, path: Path, most: int = 64) -> Path:
 
 
 def draw_mistakes(result: Any, count: int, path: Path) -> int:
-    """The `count` worst mistakes of an evaluation (inference.Evaluation), each titled true → read as
+    """The `count` worst mistakes of an evaluation (metrics.Evaluation), each titled true → read as
     (confidence), drawn as ink on paper into `path`; how many were drawn. No mistakes: nothing is written."""
-    from .inference import worst_mistakes
+    from .metrics import worst_mistakes
 
     picture_format(path)  # a name it cannot write is refused before any drawing
     worst = worst_mistakes(result, count)
@@ -146,7 +146,7 @@ def picture_format(path: Path) -> str:
 
 
 def _save(figure: Figure, path: Path) -> Path:
-    from .checkpoint import atomic_path
+    from .atomic import atomic_path
 
     path = Path(path)
     with atomic_path(path) as tmp:

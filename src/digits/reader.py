@@ -18,13 +18,15 @@ from typing import TypeVar
 import numpy as np
 from PIL import Image
 
-from .checkpoint import SHIPPED_MODEL, ModelFile
-from .checkpoint import load_model as load_model_file
+from .checkpoint import SHIPPED_MODEL, ModelFile, load_model_file
 from .errors import DigitsError
+from .files import predict_paths
+from .forward import predict_pixels
 from .framing import normalize_digit
 from .images import grayscale, list_images, open_grayscale
-from .inference import NumberReading, Prediction, predict_paths, predict_pixels, read_number
+from .number import read_number
 from .page import NoDigitFound
+from .results import NumberReading, Prediction, layers_text
 
 ImageLike = str | Path | bytes | Image.Image | np.ndarray
 Reading = TypeVar("Reading", Prediction, NumberReading)
@@ -37,7 +39,7 @@ class DigitReader:
         self.model = model
 
     def __repr__(self) -> str:
-        return f"DigitReader({str(self.model.path)!r}, {'-'.join(map(str, self.model.layer_sizes))})"
+        return f"DigitReader({str(self.model.path)!r}, {layers_text(self.model.layer_sizes)})"
 
     @property
     def path(self) -> Path:

@@ -75,7 +75,7 @@ def load_run(path: Path | str) -> Run:
             )
     else:
         model_path = path
-    model = checkpoint.load_model(model_path)
+    model = checkpoint.load_model_file(model_path)
     history_path = RunFiles.beside(model_path).history
     if not history_path.is_file():
         raise DigitsError(

@@ -19,9 +19,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from .checkpoint import summarize
 from .errors import DigitsError
 from .images import READ_SIDE, ImageTooLarge
-from .inference import summarize
 from .network_view import network_activity, tile_columns, weight_tiles
 from .reader import DigitReader
 from .results import as_json
@@ -49,65 +49,7 @@ ASSETS = {
 
 
 def create_app(reader: DigitReader) -> Starlette:
-    """The ASGI app: the page and its assets, and the API under /api."""
-
-    async def page(request: Request) -> Response:
-        return HTMLResponse((PAGE / "index.html").read_text(encoding="utf-8"))
-
-    async def asset(request: Request) -> Response:
-        name = request.path_params["name"]
-        if name not in ASSETS:
-            raise HTTPException(404, f"no asset {name}")
-        return Response((PAGE / name).read_text(encoding="utf-8"), media_type=ASSETS[name])
-
-    async def predict(request: Request) -> Response:
-        """The image as the request body, or as the "file" field of a multipart upload; `?pixels` adds
-        the matrix the model read, `?explain` every layer's activations too (`network`)."""
-        name, data = await _image_bytes(request)
-        explain = "explain" in request.query_params
-        prediction = await _reading(reader.predict, data, 1, name)
-        answer = as_json(prediction, include=("pixels",) if "pixels" in request.query_params or explain else ())
-        answer["model"] = reader.path.name
-        if explain and prediction.pixels is not None:
-            answer["network"] = as_json(network_activity(reader.model, prediction.pixels))
-        return JSONResponse(answer)
-
-    async def read(request: Request) -> Response:
-        """Every digit of a number on the image: the JSON `digits read --json` prints."""
-        name, data = await _image_bytes(request)
-        answer = as_json(await _reading(reader.read, data, name))
-        answer["model"] = reader.path.name
-        return JSONResponse(answer)
-
-    tiles: list[bytes] = []  # drawn on the first request for them, then kept
-
-    async def weights(request: Request) -> Response:
-        if not tiles:
-            tiles.append(weight_tiles(reader.model))
-        return Response(tiles[0], media_type="image/png", headers={"Cache-Control": "max-age=3600"})
-
-    async def health(request: Request) -> Response:
-        return JSONResponse({"status": "ok"})
-
-    async def model(request: Request) -> Response:
-        """`digits info --json`, less the paths of this machine, and where the weight tiles are."""
-        summary = as_json(summarize(reader.model))
-        summary["checkpoint"] = reader.path.name
-        summary["config"] = _file_names(summary["config"])
-        columns = tile_columns(len(reader.model.weights[0]))
-        summary["weight_tiles"] = {"url": "/api/weights.png", "columns": columns, "tile": reader.model.image_size}
-        # what the page shrinks a photo to before sending it: no larger than the server reads
-        summary["limits"] = {"body_bytes": MAX_BODY, "read_side": READ_SIDE}
-        return JSONResponse(summary)
-
-    async def icon(request: Request) -> Response:
-        return Response((PAGE / "icon.svg").read_text(encoding="utf-8"), media_type=ASSETS["icon.svg"])
-
-    async def error(request: Request, exc: Exception) -> Response:
-        status = exc.status_code if isinstance(exc, HTTPException) else 500
-        detail = exc.detail if isinstance(exc, HTTPException) else "internal error"
-        return JSONResponse({"error": detail}, status_code=status)
-
+    """The ASGI app: the page and its assets, and the API under /api, reading with `reader`."""
     routes = [
         Route("/", page),
         Route("/assets/{name}", asset),
@@ -118,7 +60,80 @@ def create_app(reader: DigitReader) -> Starlette:
         Route("/api/model", model),
         Route("/api/weights.png", weights),
     ]
-    return Starlette(routes=routes, exception_handlers={HTTPException: error, Exception: error})
+    app = Starlette(routes=routes, exception_handlers={HTTPException: error, Exception: error})
+    app.state.reader = reader
+    app.state.weight_tiles = None  # drawn on the first request for them, then kept
+    return app
+
+
+async def page(request: Request) -> Response:
+    return HTMLResponse((PAGE / "index.html").read_text(encoding="utf-8"))
+
+
+async def asset(request: Request) -> Response:
+    name = request.path_params["name"]
+    if name not in ASSETS:
+        raise HTTPException(404, f"no asset {name}")
+    return Response((PAGE / name).read_text(encoding="utf-8"), media_type=ASSETS[name])
+
+
+async def icon(request: Request) -> Response:
+    return Response((PAGE / "icon.svg").read_text(encoding="utf-8"), media_type=ASSETS["icon.svg"])
+
+
+async def predict(request: Request) -> Response:
+    """The image as the request body, or as the "file" field of a multipart upload; `?pixels` adds
+    the matrix the model read, `?explain` every layer's activations too (`network`)."""
+    reader: DigitReader = request.app.state.reader
+    name, data = await _image_bytes(request)
+    explain = "explain" in request.query_params
+    prediction = await _reading(reader.predict, data, 1, name)
+    answer = as_json(prediction, include=("pixels",) if "pixels" in request.query_params or explain else ())
+    answer["model"] = reader.path.name
+    if explain and prediction.pixels is not None:
+        answer["network"] = as_json(network_activity(reader.model, prediction.pixels))
+    return JSONResponse(answer)
+
+
+async def read(request: Request) -> Response:
+    """Every digit of a number on the image: the JSON `digits read --json` prints."""
+    reader: DigitReader = request.app.state.reader
+    name, data = await _image_bytes(request)
+    answer = as_json(await _reading(reader.read, data, name))
+    answer["model"] = reader.path.name
+    return JSONResponse(answer)
+
+
+async def health(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+async def model(request: Request) -> Response:
+    """`digits info --json`, less the paths of this machine, and where the weight tiles are."""
+    reader: DigitReader = request.app.state.reader
+    summary = as_json(summarize(reader.model))
+    summary["checkpoint"] = reader.path.name
+    summary["config"] = _file_names(summary["config"])
+    columns = tile_columns(len(reader.model.weights[0]))
+    summary["weight_tiles"] = {"url": "/api/weights.png", "columns": columns, "tile": reader.model.image_size}
+    # what the page shrinks a photo to before sending it: no larger than the server reads
+    summary["limits"] = {"body_bytes": MAX_BODY, "read_side": READ_SIDE}
+    return JSONResponse(summary)
+
+
+async def weights(request: Request) -> Response:
+    """The first layer's weights as tiles (network_view.weight_tiles), one PNG."""
+    state = request.app.state
+    if state.weight_tiles is None:
+        state.weight_tiles = await run_in_threadpool(weight_tiles, state.reader.model)
+    return Response(state.weight_tiles, media_type="image/png", headers={"Cache-Control": "max-age=3600"})
+
+
+async def error(request: Request, exc: Exception) -> Response:
+    """Every error as JSON, `{"error": "…"}`, with its status."""
+    status = exc.status_code if isinstance(exc, HTTPException) else 500
+    detail = exc.detail if isinstance(exc, HTTPException) else "internal error"
+    return JSONResponse({"error": detail}, status_code=status)
 
 
 async def _reading(read: Any, *args: Any) -> Any:

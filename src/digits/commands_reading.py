@@ -198,7 +198,8 @@ def serve(
 ) -> None:
     """Start a local web server: a drawing pad that reads your digit as you draw, and a JSON API.
 
-    POST an image to /api/predict for the JSON that `digits predict --json` prints; GET
+    POST an image to /api/predict for the JSON that `digits predict --json` prints (?explain
+    adds every layer's activations), or to /api/read for what `digits read --json` prints; GET
     /api/health and /api/model. Ctrl-C stops it.
     """
     from .reader import load_model

@@ -12,16 +12,14 @@ from __future__ import annotations
 
 import argparse
 import io
-import socket
 import statistics
-import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw
+from serve import start_server  # benchmarks/serve.py: a script's own folder is on sys.path
 
 PAD = 280  # px a side: the page's pad
 PEN = PAD // 14  # the thick pen: a fourteenth of the pad's height
@@ -52,19 +50,9 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--checkpoint", type=Path)
     args = parser.parse_args()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    command = [sys.executable, "-m", "digits", "serve", "--port", str(port)]
-    server = subprocess.Popen(command + (["--checkpoint", str(args.checkpoint)] if args.checkpoint else []))
+    server, port = start_server(args.checkpoint)
     body = drawing()
     try:
-        for _ in range(300):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
         base = f"http://127.0.0.1:{port}/api/predict"
         latencies(base + "?explain", body, 20)  # warm: the first reads fill caches
         rows = [(query, *latencies(base + query, body, args.requests)) for query in ("?explain", "")]

@@ -66,6 +66,24 @@ def rss_mb(pid: int, field: str) -> float:
         return int(next(line for line in status if line.startswith(field)).split()[1]) / 1024
 
 
+def start_server(checkpoint: Path | None) -> tuple[subprocess.Popen, int]:
+    """`digits serve` on a free port, returned once it answers, with its port."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    command = [sys.executable, "-m", "digits", "serve", "--port", str(port)]
+    server = subprocess.Popen(
+        command + (["--checkpoint", str(checkpoint)] if checkpoint else []), stdout=subprocess.DEVNULL
+    )
+    for _ in range(300):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=1)
+            break
+        except OSError:
+            time.sleep(0.1)
+    return server, port
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=8)
@@ -76,21 +94,9 @@ def main() -> None:
     reader = load_model(args.checkpoint)
     reads = 500  # in process, half before the load and half after: about 12 s at 40 a second
     reading = in_process_seconds(reader, body, reads // 2)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    command = [sys.executable, "-m", "digits", "serve", "--port", str(port)]
-    if args.checkpoint:
-        command += ["--checkpoint", str(args.checkpoint)]
-    server = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+    server, port = start_server(args.checkpoint)
     url = f"http://127.0.0.1:{port}/api/predict"
     try:
-        for _ in range(300):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
         idle = rss_mb(server.pid, "VmRSS:")
 
         def client(_: int) -> tuple[list[float], int]:

@@ -7,8 +7,10 @@ import io
 import json
 import shutil
 import signal
+import socket
 import subprocess
 import sys
+import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -22,7 +24,7 @@ from conftest import free_port, huge_png_header, run_digits, start_serve, stop_s
 from digits.checkpoint import SHIPPED_MODEL
 from digits.forward import activations
 from digits.reader import load_model
-from digits.server import MAX_BODY, create_app
+from digits.server import MAX_BODY, SHUTDOWN_GRACE, create_app
 
 ROOT = Path(__file__).resolve().parent.parent
 SEVEN = ROOT / "examples" / "seven.png"
@@ -195,3 +197,21 @@ def test_a_python_client_sending_too_much_gets_the_413(server):
         urllib.request.urlopen(request, timeout=60)
     assert refused.value.code == 413
     assert "over the limit of 10,485,760 bytes" in json.loads(refused.value.read())["error"]
+
+
+def test_ctrl_c_stops_the_server_while_a_client_stalls_mid_upload():
+    """A phone that loses its signal halfway through sending a photo: Ctrl-C still stops the server,
+    once the request has had SHUTDOWN_GRACE seconds, with one line saying so and no traceback."""
+    port = free_port()
+    process = start_serve(port, "--checkpoint", str(SHIPPED_MODEL))
+    with socket.create_connection(("127.0.0.1", port)) as stalled:
+        head = b"POST /api/predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: image/png\r\nContent-Length: 100000\r\n\r\n"
+        stalled.sendall(head + SEVEN.read_bytes()[:100])
+        time.sleep(0.5)  # the server is waiting for the rest of the body
+        started = time.monotonic()
+        _, stderr = stop_serve(process)
+    assert time.monotonic() - started < SHUTDOWN_GRACE + 5
+    lines = (
+        stderr.strip().splitlines()
+    )  # uvicorn's own line: "Cancel 1 running task(s), timeout graceful shutdown exceeded"
+    assert len(lines) == 1 and "graceful shutdown" in lines[0], stderr

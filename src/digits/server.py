@@ -7,6 +7,7 @@ thread pool, off the event loop, and requests are served concurrently. No torch.
 
 from __future__ import annotations
 
+import logging
 import os
 from importlib.resources import files
 from pathlib import PurePosixPath, PureWindowsPath
@@ -37,6 +38,10 @@ MAX_BODY = 10 * 2**20  # bytes: a phone photo is a few MB
 # the connection on unread bytes would reset it, so the client saw a reset instead of the 413.
 DRAIN_UP_TO = 8 * MAX_BODY
 EVERY_INTERFACE = ("0.0.0.0", "::", "")
+# seconds: on Ctrl-C, requests under way get this long to finish (a read of the largest picture takes
+# under 2 s), then the server stops; without a limit, a client stalled mid-upload (a phone losing its
+# signal) kept it running for as long as the connection stayed open
+SHUTDOWN_GRACE = 5
 PAGE = files("digits") / "page"
 ASSETS = {
     "pad.js": "text/javascript",
@@ -228,13 +233,25 @@ def serve(reader: DigitReader, host: str, port: int, on_ready: Any = None) -> No
         raise DigitsError(f"{host}:{port}: cannot listen here ({e.strerror or e}); try another --port") from None
     if on_ready:
         on_ready(addresses(host, listener.getsockname()[1]))
-    server = uvicorn.Server(uvicorn.Config(create_app(reader), log_level="warning", lifespan="off"))
+    config = uvicorn.Config(
+        create_app(reader), log_level="warning", lifespan="off", timeout_graceful_shutdown=SHUTDOWN_GRACE
+    )
+    logging.getLogger("uvicorn.error").addFilter(_not_a_cut_off_request)
+    server = uvicorn.Server(config)
     # Each read gets one BLAS thread: the reads already run side by side, one per core, and OpenBLAS's
     # own threads (one per core by default) spin waiting for work, taking the core the other read needs:
     # two reads at once went from 40 to 65 a second on 2 cores with this, one alone read as fast.
     blas_threads_per_read = 1
     with threadpool_limits(limits=blas_threads_per_read, user_api="blas"):
         asyncio.run(_serving(server, listener))
+
+
+def _not_a_cut_off_request(record: logging.LogRecord) -> bool:
+    """uvicorn logs a request cut off at shutdown (after SHUTDOWN_GRACE) as a failure, with its
+    traceback; its own line before it already says the server cancelled it."""
+    import asyncio
+
+    return not (record.exc_info and isinstance(record.exc_info[1], asyncio.CancelledError))
 
 
 async def _serving(server: uvicorn.Server, listener: socket.socket) -> None:

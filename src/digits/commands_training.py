@@ -73,15 +73,17 @@ def train(
         report.out.print(config_to_toml(cfg), markup=False, end="")
         return
 
-    with needs_extra("training"):
-        from .trainer import Terminated, train
-
-    def on_terminate(signum: int, frame: Any) -> None:
-        raise Terminated  # from a scheduler or `kill`: stop as Ctrl-C does, saving the state
-
     progress = report_training.TrainingProgress(rows=not (quiet or json_output))
-    previous_handler = signal.signal(signal.SIGTERM, on_terminate)
+    progress.start()
+    previous_handler = signal.getsignal(signal.SIGTERM)
     try:
+        with needs_extra("training"):
+            from .trainer import Terminated, train
+
+        def on_terminate(signum: int, frame: Any) -> None:
+            raise Terminated  # from a scheduler or `kill`: stop as Ctrl-C does, saving the state
+
+        signal.signal(signal.SIGTERM, on_terminate)
         on_batch = progress.on_batch if progress.live else None
         result = train(cfg, resume, on_start=progress.on_start, on_batch=on_batch, on_epoch=progress.on_epoch)
     finally:
@@ -112,10 +114,12 @@ def lr_find(
     """
     from .config import load_config
 
-    with needs_extra("lr-find"):
-        from .lr_finder import find_lr
+    cfg = load_config(config)
+    with report.working(f"Sweeping the learning rate from {start:g} to {end:g} over {steps} batches…"):
+        with needs_extra("lr-find"):
+            from .lr_finder import find_lr
 
-    finding = find_lr(load_config(config), start, end, steps)
+        finding = find_lr(cfg, start, end, steps)
     if json_output:
         print(report.json_line(finding))
         return

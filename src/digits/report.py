@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
 from rich.console import Console
@@ -23,6 +24,12 @@ SHADES = " ░▒▓█"  # paper to full ink, a fifth of 0–255 each
 def shade(value: int) -> str:
     """The character for a grey level, 0 (paper) to 255 (ink)."""
     return SHADES[min(len(SHADES) - 1, value * len(SHADES) // 256)]
+
+
+def working(text: str) -> AbstractContextManager:
+    """A spinner saying `text` on stderr while a person waits at a terminal, gone when the work is
+    done; nothing where stderr is a file or a pipe."""
+    return err.status(text, spinner="line") if err.is_terminal else nullcontext()
 
 
 def quiet_stdout() -> None:

@@ -38,6 +38,14 @@ class TrainingProgress:
         )
         self.task = self.progress.add_task("train", total=None, epoch=1)
         self.epochs = 0
+        # PyTorch's import, the data and the optimizer's own imports take seconds before the first
+        # line: a terminal shows what is happening meanwhile, and the line goes when the header comes
+        self.starting = err.status("Starting: importing PyTorch, loading the data…", spinner="line")
+
+    def start(self) -> None:
+        """Say, in a terminal, that training is starting (until `on_start`)."""
+        if self.live:
+            self.starting.start()
 
     @property
     def live(self) -> bool:
@@ -45,6 +53,7 @@ class TrainingProgress:
         return self.rows and err.is_terminal
 
     def on_start(self, plan: TrainingPlan) -> None:
+        self.starting.stop()
         self.epochs = plan.epochs
         sizes = layers_text(plan.layer_sizes)
         left_out(plan.source, plan.skipped, plan.missing, "the model will never learn to read those digits")
@@ -76,6 +85,7 @@ class TrainingProgress:
         self.progress.update(self.task, completed=0, epoch=min(record.epoch + 1, self.epochs))
 
     def stop(self) -> None:
+        self.starting.stop()
         if self.progress.live.is_started:
             self.progress.stop()
 

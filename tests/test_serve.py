@@ -211,7 +211,6 @@ def test_ctrl_c_stops_the_server_while_a_client_stalls_mid_upload():
         started = time.monotonic()
         _, stderr = stop_serve(process)
     assert time.monotonic() - started < SHUTDOWN_GRACE + 5
-    lines = (
-        stderr.strip().splitlines()
-    )  # uvicorn's own line: "Cancel 1 running task(s), timeout graceful shutdown exceeded"
+    # uvicorn's own line: "Cancel 1 running task(s), timeout graceful shutdown exceeded"
+    lines = stderr.strip().splitlines()
     assert len(lines) == 1 and "graceful shutdown" in lines[0], stderr

@@ -258,6 +258,11 @@ def test_a_number_on_the_wide_pad(page):
         let n = 0; for (let i = 3; i < d.length; i += 4) n += d[i] > 0; return n; }"""
     )
     assert boxes > 0  # each digit's box drawn over the pad
+    page.click("#mode-digit")  # the drawing goes to the strip; a photo is read again in the other mode
+    page.set_input_files("#file", str(ROOT / "examples" / "2026.png"))
+    page.wait_for_function("document.getElementById('status').textContent.startsWith('Not a digit')")  # 4 of them
+    page.click("#mode-number")
+    read_as(page, "2026")
 
 
 def test_drawing_with_a_finger_on_a_phone(browser, server):

@@ -25,7 +25,7 @@ const penButton = document.getElementById("pen");
 let mode = "digit";
 let strokes = [];  // the drawing: each {width, points: [[x, y], …]}
 let stroke = null;  // the stroke being drawn
-let photo = null;  // a photo on the pad: {bitmap, name, left, top, scale}
+let photo = null;  // a photo on the pad: {file, bitmap, left, top, scale}
 let latest = null;  // what the pad was last read as: {ok, answer, fit}
 let thin = false;
 let timer = null;
@@ -184,8 +184,11 @@ function undo() {
   readSoon();
 }
 
+// A photo on the pad is read again in the new mode; a drawing, made for the other pad's shape,
+// goes to the strip.
 function setMode(wanted) {
   if (wanted === mode) return;
+  const again = photo?.file;
   clear();
   mode = wanted;
   document.body.dataset.mode = mode;
@@ -199,6 +202,7 @@ function setMode(wanted) {
   setUpPen();
   redraw();
   showBlank();
+  if (again) readFile(again);
 }
 
 function isImage(file) {
@@ -228,7 +232,7 @@ async function readFile(file) {
   const answer = latest;
   keep();
   strokes = [];
-  photo = { bitmap, left, top, scale };
+  photo = { file, bitmap, left, top, scale };
   redraw();
   latest = answer;
   show(latest);

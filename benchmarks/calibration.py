@@ -19,9 +19,10 @@ from pathlib import Path
 
 import numpy as np
 
-from digits.checkpoint import load_model_file
-from digits.data import CLASSES, TEST_DIR, load_idx_dir, load_source, split_train_val
-from digits.forward import answers, probabilities
+from digits.learn.data import load_training_split, split_train_val
+from digits.read.checkpoint import load_model_file
+from digits.read.datasets import CLASSES, TEST_DIR, load_idx_dir
+from digits.read.forward import answers, probabilities
 
 EDGES = [0.0, 0.5, 0.7, 0.8, 0.9, 0.95, 0.99, 0.999, 1.0001]
 RIGHT_AT_LEAST = 0.9
@@ -48,7 +49,7 @@ def main() -> None:
     args = parser.parse_args()
     model = load_model_file(args.checkpoint)
     data, train = model.config["data"], model.config["train"]
-    digits = load_source(data["source"], str(args.mnist), "train", model.image_size)
+    digits = load_training_split(data["source"], str(args.mnist), model.image_size)
     val = split_train_val(digits, data["val_fraction"], train["seed"]).val
 
     probs = probabilities(model, val.images)

@@ -16,8 +16,8 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from digits.config import Config, load_config
-from digits.trainer import train
+from digits.learn.config import Config, load_config
+from digits.learn.trainer import train
 
 ROOT = Path(__file__).resolve().parent.parent
 

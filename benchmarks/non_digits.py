@@ -11,7 +11,7 @@ none is drawn.
     python benchmarks/non_digits.py [--checkpoint PATH] [--count N] [--seed S]
 
 The non-digits are this project's own making, drawn apart from the ones the model learns "not a
-digit" from (`digits.non_digits`: other fonts, other strokes): choose a method on one seed, report
+digit" from (`digits.learn.non_digits`: other fonts, other strokes): choose a method on one seed, report
 on another.
 """
 
@@ -28,10 +28,10 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 from preprocessing import table  # benchmarks/preprocessing.py: on sys.path
 from renderings import CLEAN_KINDS, PHOTO_KINDS
 
-from digits.checkpoint import load_model_file
-from digits.files import predict_paths
-from digits.framing import mnist_frame
-from digits.results import Prediction
+from digits.read.checkpoint import load_model_file
+from digits.read.files import predict_paths
+from digits.read.framing import mnist_frame
+from digits.read.results import Prediction
 
 CANVAS = 112  # px: a non-digit is drawn this size, then framed into 28×28 as MNIST framed digits
 PEN = (7, 14)  # px at the canvas size: a pen's width, as MNIST's strokes are at 28×28 (2–3.5 px)

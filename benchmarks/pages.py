@@ -26,9 +26,9 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 from preprocessing import mnist_digits  # benchmarks/preprocessing.py: a script's own folder is on sys.path
 
-from digits.checkpoint import load_model_file
-from digits.forward import answers, probabilities
-from digits.framing import read_digit_image
+from digits.read.checkpoint import load_model_file
+from digits.read.forward import answers, probabilities
+from digits.read.framing import read_digit_image
 
 SEED = 0
 KINDS = ("ruled", "squared", "box", "underline")

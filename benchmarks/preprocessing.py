@@ -5,7 +5,7 @@ written to a real file, and read back two ways:
 
 - plain resize: what a naive user does, `Image.open(p).convert("L").resize((28, 28))`, pixels
   fed as they are (no inversion, no cropping, alpha simply dropped);
-- digits pipeline: `digits.images.read_digit_image`, which `digits predict` uses (polarity,
+- digits pipeline: `digits.read.framing.read_digit_image`, which `digits predict` uses (polarity,
   paper level, crop to the ink, 20×20 box, centre of mass). A file it refuses counts as wrong.
 
 The clean kinds: dark ink on a white page of any size, felt-tip strokes, a transparent PNG, white
@@ -13,7 +13,7 @@ on black, a JPEG photo of grey paper; then the digits themselves as 28×28 PNGs.
 photograph: a page in shadow, a page tilted in perspective, pencil, ruled and squared paper, a
 form's printed box, chalk on a board, a small digit on a large page. Then digits by other writers
 (scikit-learn's 8×8 digits, enlarged). Then blank pages of each kind, on which the pipeline must
-find nothing; whole numbers of 2–6 digits, read by `digits.number.read_number` as `digits read`
+find nothing; whole numbers of 2–6 digits, read by `digits.read.number.read_number` as `digits read`
 does; and, on the photographed kinds, whether the pipeline's stated confidence means something.
 
 Which digits: `--digits test` (the default), MNIST's official test digits, bundled: report on
@@ -48,13 +48,14 @@ from drawing import number_page
 from PIL import Image, ImageDraw
 from renderings import BLANK_KINDS, CLEAN_KINDS, MNIST_KIND, NUMBER_PAPERS, OTHER_WRITERS, PHOTO_KINDS, Finish, Render
 
-from digits.checkpoint import ModelFile, load_model_file
-from digits.data import CLASSES, TEST_DIR, Digits, load_idx_dir, load_source, resize, split_train_val
 from digits.errors import DigitsError
-from digits.forward import UNSURE_BELOW, answers, probabilities
-from digits.framing import read_digit_image
-from digits.images import open_grayscale
-from digits.number import read_number
+from digits.learn.data import load_training_split, split_train_val
+from digits.read.checkpoint import ModelFile, load_model_file
+from digits.read.datasets import CLASSES, TEST_DIR, Digits, load_idx_dir, resize
+from digits.read.forward import UNSURE_BELOW, answers, probabilities
+from digits.read.framing import read_digit_image
+from digits.read.images import open_grayscale
+from digits.read.number import read_number
 
 SEED = 0
 SAVED_FAILURES_PER_KIND = 6
@@ -72,7 +73,7 @@ def mnist_digits(model: ModelFile, which: str, mnist: Path | None) -> Digits:
     if which == "test":
         return load_idx_dir(TEST_DIR, "t10k")
     data, train = model.config["data"], model.config["train"]
-    digits = load_source(data["source"], str(mnist or ""), "train", 28)
+    digits = load_training_split(data["source"], str(mnist or ""), 28)
     return split_train_val(digits, data["val_fraction"], train["seed"]).val
 
 

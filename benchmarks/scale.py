@@ -6,7 +6,7 @@ process:
 
 - one process: `DigitReader.predict_files(..., processes=False)`;
 - `predict`'s processes: `DigitReader.predict_files(...)`, a process per core, as the CLI reads;
-- a local Dask cluster of `--workers` single-threaded worker processes: `digits.scale.read_files`,
+- a local Dask cluster of `--workers` single-threaded worker processes: `digits.read.scale.read_files`,
   writing JSON Lines, with the cluster's start-up timed apart.
 
     python benchmarks/scale.py [--files 2000] [--workers 2] [--repeats 3]
@@ -23,9 +23,9 @@ from pathlib import Path
 
 from PIL import Image
 
-from digits.data import TEST_DIR, load_idx_dir
-from digits.reader import load_model
-from digits.scale import read_files
+from digits.read.datasets import TEST_DIR, load_idx_dir
+from digits.read.reader import load_model
+from digits.read.scale import read_files
 
 
 def timed(run: Callable[[], object], repeats: int) -> float:

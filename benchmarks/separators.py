@@ -27,9 +27,9 @@ from PIL import Image, ImageDraw
 from preprocessing import mnist_digits, table
 from renderings import NUMBER_PAPERS
 
-from digits.checkpoint import load_model_file
-from digits.images import open_grayscale
-from digits.number import read_number
+from digits.read.checkpoint import load_model_file
+from digits.read.images import open_grayscale
+from digits.read.number import read_number
 
 SEED = 20
 # what people write with separators; "d" is a digit

@@ -31,8 +31,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from digits.data import TEST_DIR, load_idx_dir
-from digits.reader import load_model
+from digits.read.datasets import TEST_DIR, load_idx_dir
+from digits.read.reader import load_model
 
 
 def page_png() -> bytes:

@@ -37,12 +37,13 @@ import numpy as np
 import torch
 from PIL import Image
 
-from digits.checkpoint import load_model_file
-from digits.config import Config
-from digits.data import SAMPLE_DIR, TEST_DIR, load_idx_dir, normalize, split_train_val
-from digits.files import predict_paths
-from digits.model import DigitMLP
-from digits.trainer import train
+from digits.learn.config import Config
+from digits.learn.data import split_train_val
+from digits.learn.model import DigitMLP
+from digits.learn.trainer import train
+from digits.read.checkpoint import load_model_file
+from digits.read.datasets import SAMPLE_DIR, TEST_DIR, load_idx_dir, normalize
+from digits.read.files import predict_paths
 
 HIDDEN = [256, 128]
 BATCH = 64
@@ -242,8 +243,8 @@ def batch_prediction(repeats: int, paths: list[Path]) -> None:
 
 TRAIN_CHILD = """
 import sys
-from digits.config import Config
-from digits.trainer import train
+from digits.learn.config import Config
+from digits.learn.trainer import train
 config = Config()
 config.data.augment = False
 config.model.hidden = [256, 128]

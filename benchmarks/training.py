@@ -24,11 +24,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from digits.checkpoint import load_model_file
-from digits.config import Config, load_config
-from digits.data import SAMPLE_DIR, TEST_DIR, load_idx_dir
-from digits.metrics import evaluate
-from digits.trainer import train
+from digits.learn.config import Config, load_config
+from digits.learn.trainer import train
+from digits.read.checkpoint import load_model_file
+from digits.read.datasets import SAMPLE_DIR, TEST_DIR, load_idx_dir
+from digits.read.metrics import evaluate
 
 ROOT = Path(__file__).resolve().parent.parent
 ANCHORS = [

@@ -15,6 +15,7 @@ import shutil
 import struct
 import subprocess
 import sys
+import tempfile
 import time
 import zlib
 from pathlib import Path
@@ -23,17 +24,17 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from digits.data import TEST_DIR, Digits, load_idx_dir
+import forkserver
+from digits.read.datasets import TEST_DIR, Digits, load_idx_dir
 
 TRAIN_EPOCHS = 3
 
 
-def run_digits(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    """Run `python -m digits ARGS` as a user runs it, capturing stdout and stderr apart."""
-    env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "120"}
-    return subprocess.run(
-        [sys.executable, "-m", "digits", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
-    )
+def run_digits(*args: str, cwd: Path | None = None, columns: int = 120) -> subprocess.CompletedProcess:
+    """Run `python -m digits ARGS` as a user runs it, capturing stdout and stderr apart: a process of its
+    own, forked from a fork server that has imported what digits imports (forkserver.py)."""
+    env = {**os.environ, "NO_COLOR": "1", "COLUMNS": str(columns)}
+    return forkserver.run(list(args), cwd, env, timeout=300)
 
 
 def start_training(output: Path, *flags: str) -> subprocess.Popen:
@@ -98,29 +99,104 @@ def test_split():
     return Digits(digits.images[:1000], digits.labels[:1000], digits.source)
 
 
-@pytest.fixture(scope="session")
-def trained(tmp_path_factory) -> Path:
-    """A model trained for a few epochs on the bundled sample by `digits train`, as a user would."""
-    workdir = tmp_path_factory.mktemp("trained")
-    output = workdir / "model.safetensors"
-    result = run_digits("train", "--epochs", str(TRAIN_EPOCHS), "--output", str(output), cwd=workdir)
-    assert result.returncode == 0, result.stderr
-    (workdir / "train-stdout.txt").write_text(result.stdout)
-    return output
+# Training runs that tests in several files read, trained once for the whole session: the main pytest
+# process (under pytest-xdist, the controller) starts them all in the background as the session starts,
+# while the test processes start and collect, and each test process waits for the ones it reads. They
+# are `digits train` processes, as a user runs them, each with one torch thread (they share the cores).
+SHARED_RUNS = {
+    "trained": ({}, ["--epochs", str(TRAIN_EPOCHS)]),  # the default config, a few epochs
+    "one-epoch": ({}, ["--epochs", "1"]),
+    # for `compare`: a narrow hidden layer, and a linear model without drawn non-digits
+    "hidden": ({"hidden.toml": "[data]\naugment = false\n[model]\nhidden = [80]\n"}, ["--epochs", "2", "-q"]),
+    "linear": (
+        {"linear.toml": "[data]\naugment = false\nnon_digits = 0\n[model]\nhidden = []\n"},
+        ["--epochs", "2", "-q"],
+    ),
+}
+
+
+class SharedRuns:
+    """The shared runs' trainings, started in `folder/NAME/`; when one ends, its stdout, stderr and
+    exit status are written beside its model (`exit` last, so that a reader finds the others whole)."""
+
+    def __init__(self, folder: Path) -> None:
+        import threading
+
+        self.folder = folder
+        env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "120", "OMP_NUM_THREADS": "1"}
+        self.processes = []
+        for name, (files, flags) in SHARED_RUNS.items():
+            workdir = folder / name
+            workdir.mkdir()
+            for file, text in files.items():
+                (workdir / file).write_text(text)
+            configs = [arg for file in files for arg in ("--config", str(workdir / file))]
+            command = [sys.executable, "-m", "digits", "train", "--output", str(workdir / f"{name}.safetensors")]
+            process = subprocess.Popen([*command, *configs, *flags], cwd=workdir, env=env, **_PIPES)
+            self.processes.append(process)
+            threading.Thread(target=self._record, args=(process, workdir), daemon=True).start()
+
+    @staticmethod
+    def _record(process: subprocess.Popen, workdir: Path) -> None:
+        stdout, stderr = process.communicate()
+        (workdir / "stdout.txt").write_text(stdout)
+        (workdir / "stderr.txt").write_text(stderr)
+        (workdir / "exit.tmp").write_text(str(process.returncode))
+        (workdir / "exit.tmp").rename(workdir / "exit")
+
+    def stop(self) -> None:
+        for process in self.processes:
+            process.kill()
+            process.wait()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+_PIPES = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if not hasattr(session.config, "workerinput"):  # the main process, not a test process of xdist's
+        session.config.shared_runs = SharedRuns(Path(tempfile.mkdtemp(prefix="digits-shared-runs-")))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node) -> None:
+    """pytest-xdist: tell each test process where the shared runs are trained."""
+    node.workerinput["shared_runs"] = str(node.config.shared_runs.folder)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if hasattr(session.config, "shared_runs"):
+        session.config.shared_runs.stop()
+
+
+def shared_run(config: pytest.Config, name: str) -> Path:
+    """A shared run's model file, once its training has ended well (its folder holds its stdout.txt)."""
+    if hasattr(config, "workerinput"):
+        folder = Path(config.workerinput["shared_runs"]) / name
+    else:
+        folder = config.shared_runs.folder / name
+    wait_for(folder / "exit", seconds=300)
+    assert (folder / "exit").read_text() == "0", (folder / "stderr.txt").read_text()
+    return folder / f"{name}.safetensors"
 
 
 @pytest.fixture(scope="session")
-def _one_epoch_run(tmp_path_factory) -> Path:
-    output = tmp_path_factory.mktemp("one-epoch") / "m.safetensors"
-    result = run_digits("train", "--epochs", "1", "--output", str(output))
-    assert result.returncode == 0, result.stderr
-    return output
+def trained(pytestconfig) -> Path:
+    """A model trained for a few epochs on the bundled sample by `digits train`, as a user would; its
+    printed output beside it, in stdout.txt. Shared: a test must not change its files."""
+    return shared_run(pytestconfig, "trained")
+
+
+@pytest.fixture(scope="session")
+def _one_epoch_run(pytestconfig) -> Path:
+    return shared_run(pytestconfig, "one-epoch")
 
 
 @pytest.fixture
 def one_epoch_run(_one_epoch_run, tmp_path) -> Path:
     """A finished one-epoch `digits train --epochs 1` run of one's own: model, state and history."""
-    for file in _one_epoch_run.parent.iterdir():
+    for file in _one_epoch_run.parent.glob(f"{_one_epoch_run.stem}.*"):  # the run's files, not its output
         shutil.copy(file, tmp_path / file.name)
     return tmp_path / _one_epoch_run.name
 

@@ -14,9 +14,9 @@ from PIL import Image
 
 import digits
 from conftest import run_digits
-from digits.checkpoint import SHIPPED_MODEL
-from digits.config import Config
 from digits.errors import DigitsError
+from digits.learn.config import Config
+from digits.read.checkpoint import SHIPPED_MODEL
 
 ROOT = Path(__file__).resolve().parent.parent
 SEVEN = ROOT / "examples" / "seven.png"
@@ -94,7 +94,9 @@ def test_train_from_python(tmp_path):
 
 
 def test_training_without_torch_says_what_to_install(tmp_path):
-    blocked = "import sys; sys.modules['torch'] = None\nfrom digits.cli import main\nsys.argv[0] = 'digits'\nmain()\n"
+    blocked = (
+        "import sys; sys.modules['torch'] = None\nfrom digits.cli.app import main\nsys.argv[0] = 'digits'\nmain()\n"
+    )
     for command in (["train"], ["lr-find"]):
         result = subprocess.run(
             [sys.executable, "-c", blocked, *command], cwd=tmp_path, capture_output=True, text=True, timeout=60
@@ -113,9 +115,9 @@ def test_onnx_export_gives_numpy_s_probabilities_on_the_official_test_set(tmp_pa
     import onnx
     import onnxruntime
 
-    from digits.checkpoint import load_model_file
-    from digits.data import TEST_DIR, load_idx_dir
-    from digits.forward import probabilities
+    from digits.read.checkpoint import load_model_file
+    from digits.read.datasets import TEST_DIR, load_idx_dir
+    from digits.read.forward import probabilities
 
     path = tmp_path / "digits.onnx"
     result = run_digits("export", str(path), "--checkpoint", str(SHIPPED_MODEL))

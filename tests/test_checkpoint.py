@@ -13,11 +13,11 @@ import pytest
 import torch
 
 from conftest import run_digits
-from digits.checkpoint import FORMAT_VERSION, load_model_file, save_model
-from digits.data import normalize
 from digits.errors import DigitsError
-from digits.forward import logits
-from digits.model import DigitMLP
+from digits.learn.model import DigitMLP
+from digits.read.checkpoint import FORMAT_VERSION, load_model_file, save_model
+from digits.read.datasets import normalize
+from digits.read.forward import logits
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -117,9 +117,9 @@ def test_missing_checkpoint_says_how_to_make_one(tmp_path):
 
 
 def test_shipped_model_is_the_full_mnist_run_and_reads_the_test_digits(tmp_path, test_split):
-    from digits.checkpoint import SHIPPED_MODEL
-    from digits.config import config_from_dict, load_config
-    from digits.metrics import evaluate
+    from digits.learn.config import config_from_dict, load_config
+    from digits.read.checkpoint import SHIPPED_MODEL
+    from digits.read.metrics import evaluate
 
     model = load_model_file(SHIPPED_MODEL)
     made_by = dataclasses.asdict(load_config(ROOT / "configs" / "mnist.toml"))

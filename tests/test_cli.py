@@ -39,7 +39,7 @@ def test_help_and_predict_do_not_import_torch(trained, tmp_path, test_split):
     ink_on_paper(test_split.images[0]).save(image)
     script = (
         "import sys\n"
-        "from digits.cli import app\n"
+        "from digits.cli.app import app\n"
         "from typer.testing import CliRunner\n"
         "runner = CliRunner()\n"
         "assert runner.invoke(app, ['--help']).exit_code == 0\n"

@@ -11,25 +11,19 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import run_digits, start_training
-
-HIDDEN = "[data]\naugment = false\n[model]\nhidden = [80]\n"
-LINEAR = "[data]\naugment = false\nnon_digits = 0\n[model]\nhidden = []\n"
+from conftest import run_digits, shared_run
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory) -> Path:
-    """A folder with two finished two-epoch runs, trained at once: hidden.safetensors (784-80-11) and
-    linear.safetensors (784-10, no drawn non-digits)."""
+def runs(pytestconfig, tmp_path_factory) -> Path:
+    """A folder of this module's own with two finished two-epoch runs (conftest's SHARED_RUNS):
+    hidden.safetensors (784-80-11) and linear.safetensors (784-10, no drawn non-digits), with their
+    configs hidden.toml and linear.toml."""
     folder = tmp_path_factory.mktemp("runs")
-    trainings = []
-    for name, config in (("hidden", HIDDEN), ("linear", LINEAR)):
-        (folder / f"{name}.toml").write_text(config)
-        output = folder / f"{name}.safetensors"
-        trainings.append(start_training(output, "--config", str(folder / f"{name}.toml"), "--epochs", "2", "-q"))
-    for training in trainings:
-        _, stderr = training.communicate(timeout=120)
-        assert training.returncode == 0, stderr
+    for name in ("hidden", "linear"):
+        model = shared_run(pytestconfig, name)
+        for file in model.parent.glob(f"{name}.*"):
+            shutil.copy(file, folder / file.name)
     return folder
 
 

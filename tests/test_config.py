@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from conftest import run_digits
-from digits.config import Config, config_to_toml, load_config
 from digits.errors import ConfigError
+from digits.learn.config import Config, config_to_toml, load_config
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -19,11 +19,11 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from conftest import ink_on_paper, run_digits, start_training, wait_for, write_idx, write_image_folder
-from digits.checkpoint import load_model_file, load_resume_state
-from digits.data import load_dataset, read_idx
 from digits.errors import DigitsError
-from digits.framing import normalize_digit, read_digit_image
-from digits.run_files import RunFiles
+from digits.learn.run_files import RunFiles, load_resume_state
+from digits.read.checkpoint import load_model_file
+from digits.read.datasets import load_dataset, read_idx
+from digits.read.framing import normalize_digit, read_digit_image
 
 
 def test_sigterm_saves_the_state_and_resume_finishes_the_run(tmp_path):
@@ -49,7 +49,7 @@ def test_sigterm_saves_the_state_and_resume_finishes_the_run(tmp_path):
 SAVE_FOREVER = """
 import sys
 import numpy as np
-from digits.checkpoint import save_model
+from digits.read.checkpoint import save_model
 weights = np.zeros((2000, 784), dtype=np.float32)  # 6 MB: each save takes a while
 version = 0
 while True:

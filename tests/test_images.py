@@ -16,12 +16,12 @@ import pytest
 from PIL import Image, ImageDraw, ImageFilter
 
 from conftest import huge_png_header, ink_on_paper, run_digits
-from digits.checkpoint import SHIPPED_MODEL, load_model_file
 from digits.errors import DigitsError
-from digits.forward import UNSURE_BELOW, answers, probabilities
-from digits.framing import normalize_digit, read_digit_image
-from digits.images import MAX_PIXELS
-from digits.page import NoDigitFound
+from digits.read.checkpoint import SHIPPED_MODEL, load_model_file
+from digits.read.forward import UNSURE_BELOW, answers, probabilities
+from digits.read.framing import normalize_digit, read_digit_image
+from digits.read.images import MAX_PIXELS
+from digits.read.paper import NoDigitFound
 
 DIGIT_INDEX = 15  # a 5 among the official test digits, as the sample's first held-out digit was
 

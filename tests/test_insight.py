@@ -14,8 +14,8 @@ import numpy as np
 from PIL import Image
 
 from conftest import ink_on_paper, run_digits
-from digits.checkpoint import load_model_file
-from digits.model import DigitMLP
+from digits.learn.model import DigitMLP
+from digits.read.checkpoint import load_model_file
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -69,7 +69,7 @@ def test_most_confused_pairs_come_from_the_confusion_matrix(trained):
 
 
 def test_train_ends_with_loss_sparklines(trained):
-    stdout = (trained.parent / "train-stdout.txt").read_text()
+    stdout = (trained.parent / "stdout.txt").read_text()
     curves = {
         line.split()[0] + line.split()[1]: line.split()[2] for line in stdout.splitlines() if " loss " in line[:11]
     }
@@ -91,7 +91,7 @@ def test_quiet_prints_only_the_summary_and_one_epoch_reads_as_one(tmp_path, quic
 
 
 def test_train_draws_its_curves_beside_the_checkpoint(trained):
-    stdout = (trained.parent / "train-stdout.txt").read_text()
+    stdout = (trained.parent / "stdout.txt").read_text()
     curves = trained.with_suffix(".curves.png")
     assert f"curves: {curves}" in stdout
     with Image.open(curves) as picture:
@@ -161,8 +161,8 @@ def test_plain_when_piped_and_no_colour_with_no_color(trained):
 
 
 def test_a_tiny_loss_keeps_its_digits():
-    from digits.history import EpochRecord
-    from digits.report_training import _epoch_row
+    from digits.cli.report_training import _epoch_row
+    from digits.learn.history import EpochRecord
 
     row = _epoch_row(EpochRecord(26, 9.73e-4, 0.5317, 1.0, 0.8812, 0.05, 0.1)).split()
     assert row[1:3] == ["9.73e-04", "0.5317"]

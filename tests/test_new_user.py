@@ -16,18 +16,18 @@ import pytest
 from PIL import Image
 
 from conftest import ink_on_paper, run_digits, start_training, wait_for, write_image_folder
-from digits.checkpoint import SHIPPED_MODEL
-from digits.data import why_download_failed
-from digits.run_files import RunFiles
+from digits.learn.data import why_download_failed
+from digits.learn.run_files import RunFiles
+from digits.read.checkpoint import SHIPPED_MODEL
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def _readable_digits(test_split, count: int = 10) -> tuple[np.ndarray, np.ndarray]:
     """`count` held-out digits, one of each class, that the shipped model reads right when drawn on paper."""
-    from digits.checkpoint import SHIPPED_MODEL, load_model_file
-    from digits.forward import probabilities
-    from digits.framing import normalize_digit
+    from digits.read.checkpoint import SHIPPED_MODEL, load_model_file
+    from digits.read.forward import probabilities
+    from digits.read.framing import normalize_digit
 
     model = load_model_file(SHIPPED_MODEL)
     chosen = []
@@ -260,7 +260,4 @@ def test_a_model_you_train_answers_only_where_you_name_it(trained, tmp_path):
     import digits
 
     assert digits.load_model().predict(seven).model == str(SHIPPED_MODEL)
-    assert (
-        f"Read with it: digits predict IMAGE --checkpoint {trained}"
-        in (trained.parent / "train-stdout.txt").read_text()
-    )
+    assert f"Read with it: digits predict IMAGE --checkpoint {trained}" in (trained.parent / "stdout.txt").read_text()

@@ -9,8 +9,8 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from conftest import run_digits
-from digits.checkpoint import SHIPPED_MODEL
-from digits.reader import load_model
+from digits.read.checkpoint import SHIPPED_MODEL
+from digits.read.reader import load_model
 
 
 def _scribble(seed: int) -> Image.Image:

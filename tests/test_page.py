@@ -13,8 +13,8 @@ import pytest
 from PIL import Image, ImageDraw
 
 from conftest import free_port, run_digits, start_serve, stop_serve
-from digits.checkpoint import SHIPPED_MODEL
-from digits.server import MAX_BODY
+from digits.read.checkpoint import SHIPPED_MODEL
+from digits.serve.server import MAX_BODY
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

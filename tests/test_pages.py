@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFilter
 
-from digits.checkpoint import SHIPPED_MODEL, load_model_file
-from digits.forward import probabilities
-from digits.framing import read_digit_image
-from digits.page import NoDigitFound
-from digits.reader import load_model as load_reader
+from digits.read.checkpoint import SHIPPED_MODEL, load_model_file
+from digits.read.forward import probabilities
+from digits.read.framing import read_digit_image
+from digits.read.paper import NoDigitFound
+from digits.read.reader import load_model as load_reader
 
 SIDE = 360  # px, the pictures' size
 

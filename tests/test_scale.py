@@ -25,8 +25,8 @@ def same(mine: object, theirs: object) -> bool:
 
 
 def test_a_two_worker_cluster_reads_600_files_as_predict_does(tmp_path):
-    from digits.data import TEST_DIR, load_idx_dir
-    from digits.scale import read_files
+    from digits.read.datasets import TEST_DIR, load_idx_dir
+    from digits.read.scale import read_files
 
     digits = load_idx_dir(TEST_DIR, "t10k")  # the official test digits, bundled with digits
     scans = tmp_path / "scans"

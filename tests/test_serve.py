@@ -21,10 +21,10 @@ from PIL import Image
 from starlette.testclient import TestClient
 
 from conftest import free_port, huge_png_header, run_digits, start_serve, stop_serve
-from digits.checkpoint import SHIPPED_MODEL
-from digits.forward import activations
-from digits.reader import load_model
-from digits.server import MAX_BODY, SHUTDOWN_GRACE, create_app
+from digits.read.checkpoint import SHIPPED_MODEL
+from digits.read.forward import activations
+from digits.read.reader import load_model
+from digits.serve.server import MAX_BODY, SHUTDOWN_GRACE, create_app
 
 ROOT = Path(__file__).resolve().parent.parent
 SEVEN = ROOT / "examples" / "seven.png"

@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 from conftest import ink_on_paper, run_digits, write_idx, write_image_folder
-from digits.data import SAMPLE_DIR, load_idx_dir
+from digits.read.datasets import SAMPLE_DIR, load_idx_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -27,7 +27,7 @@ def _train_then_evaluate(config: Path, model: Path) -> tuple[str, dict]:
 
 
 def test_mnist_source_reads_torchvision_s_layout_too(tmp_path):
-    from digits.data import load_mnist
+    from digits.learn.data import load_mnist
 
     raw = tmp_path / "MNIST" / "raw"
     raw.mkdir(parents=True)

@@ -11,15 +11,15 @@ import pytest
 import torch
 
 from conftest import TRAIN_EPOCHS, run_digits, start_training, wait_for
-from digits.checkpoint import load_model_file, load_resume_state
-from digits.config import Config
-from digits.history import EpochRecord, Fit, diagnose, epoch_fit
-from digits.run_files import RunFiles
-from digits.trainer import train
+from digits.learn.config import Config
+from digits.learn.history import EpochRecord, Fit, diagnose, epoch_fit
+from digits.learn.run_files import RunFiles, load_resume_state
+from digits.learn.trainer import train
+from digits.read.checkpoint import load_model_file
 
 
 def test_train_reports_every_epoch_and_a_verdict(trained):
-    stdout = (trained.parent / "train-stdout.txt").read_text()
+    stdout = (trained.parent / "stdout.txt").read_text()
     lines = stdout.splitlines()
     assert lines[0].split() == [
         "epoch",
@@ -352,9 +352,10 @@ def test_lr_find_suggests_a_rate_on_a_plot_of_the_descent():
 
 
 def test_training_input_is_the_same_as_inference_input(test_split):
-    from digits.config import DataConfig
-    from digits.data import Split, normalize
-    from digits.training_data import TrainingData
+    from digits.learn.config import DataConfig
+    from digits.learn.data import Split
+    from digits.learn.training_data import TrainingData
+    from digits.read.datasets import normalize
 
     split = Split(test_split, test_split, mean=0.13, std=0.31)
     data = TrainingData(split, DataConfig(augment=False), torch.device("cpu"), torch.Generator().manual_seed(0))
@@ -364,10 +365,10 @@ def test_training_input_is_the_same_as_inference_input(test_split):
 
 
 def test_lr_find_takes_the_very_step_that_training_takes(tmp_path):
-    from digits.history import SMOOTHING
-    from digits.lr_finder import find_lr
-    from digits.model import training_step
-    from digits.run_setup import make_optimizer, setup
+    from digits.learn.history import SMOOTHING
+    from digits.learn.lr_finder import find_lr
+    from digits.learn.model import training_step
+    from digits.learn.run_setup import make_optimizer, setup
 
     config = _config(tmp_path, "sweep", label_smoothing=0.2)  # with affine and elastic augmentation, as default
     start, end, steps = 1e-3, 1.0, 10
@@ -378,7 +379,7 @@ def test_lr_find_takes_the_very_step_that_training_takes(tmp_path):
     batches = data.shuffled_batches(config.train.batch_size)
     raw = []
     for lr in finding.learning_rates[:2]:
-        optimizer.param_groups[0]["lr"] = lr
+        optimizer.lr = lr
         inputs, targets = next(batches)
         loss = training_step(model, inputs, targets, optimizer, config.train.label_smoothing)
         raw.append(loss.item())
@@ -388,3 +389,47 @@ def test_lr_find_takes_the_very_step_that_training_takes(tmp_path):
 
     config.train.label_smoothing = 0.0  # a different objective gives a different loss
     assert find_lr(config, start, end, steps).losses[0] != pytest.approx(raw[0], rel=1e-6)
+
+
+@pytest.mark.parametrize("schedule", ["cosine", "onecycle", "constant"])
+def test_sgd_written_out_steps_as_torch_optim_and_takes_over_its_resume_state(schedule):
+    """The trainer's own SGD and schedules move the weights exactly as torch.optim.SGD and its schedulers
+    (Nesterov momentum and weight decay on), and continue from a state torch.optim saved, as an older
+    digits' resume file holds it."""
+    from digits.learn.sgd import SGD, Schedule
+
+    steps, switch = 40, 15
+    schedulers = {
+        "cosine": lambda o: torch.optim.lr_scheduler.CosineAnnealingLR(o, T_max=steps),
+        "onecycle": lambda o: torch.optim.lr_scheduler.OneCycleLR(o, max_lr=0.1, total_steps=steps, pct_start=0.25),
+        "constant": lambda o: torch.optim.lr_scheduler.LambdaLR(o, lambda step: 1.0),
+    }
+
+    def network() -> torch.nn.Module:
+        torch.manual_seed(0)
+        return torch.nn.Sequential(torch.nn.Linear(12, 8), torch.nn.ReLU(), torch.nn.Linear(8, 3))
+
+    def train(net, optimizer, schedule, first, last):
+        for i in range(first, last):
+            g = torch.Generator().manual_seed(i)
+            loss = torch.nn.functional.cross_entropy(net(torch.randn(16, 12, generator=g)), torch.arange(16) % 3)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+
+    theirs = network()
+    torch_sgd = torch.optim.SGD(theirs.parameters(), lr=0.1, momentum=0.9, nesterov=True, weight_decay=5e-4)
+    torch_schedule = schedulers[schedule](torch_sgd)
+    train(theirs, torch_sgd, torch_schedule, 0, switch)
+    ours = network()
+    ours.load_state_dict(theirs.state_dict())
+    sgd = SGD(ours.parameters(), lr=0.1, momentum=0.9, nesterov=True, weight_decay=5e-4)
+    own_schedule = Schedule(sgd, schedule, steps)
+    sgd.load_state_dict(torch_sgd.state_dict())
+    own_schedule.load_state_dict(torch_schedule.state_dict())
+    assert sgd.lr == pytest.approx(torch_sgd.param_groups[0]["lr"], rel=1e-12)
+    train(theirs, torch_sgd, torch_schedule, switch, steps)
+    train(ours, sgd, own_schedule, switch, steps)
+    for mine, torch_s in zip(ours.parameters(), theirs.parameters(), strict=True):
+        assert torch.equal(mine, torch_s)

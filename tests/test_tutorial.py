@@ -7,13 +7,14 @@ left out. The commands run in a scratch directory holding the repository's confi
 
 from __future__ import annotations
 
-import os
 import re
 import shlex
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+from conftest import run_digits
 
 ROOT = Path(__file__).resolve().parent.parent
 TUTORIAL = ROOT / "docs" / "tutorial.md"
@@ -62,13 +63,10 @@ def test_the_page_has_commands_for_every_idea():
 def test_every_command_in_the_tutorial_says_what_the_page_says(tmp_path):
     for folder in ("configs", "examples"):
         shutil.copytree(ROOT / folder, tmp_path / folder)
-    env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "80"}  # a learner's terminal
-    for command, shown in tutorial_steps(TUTORIAL.read_text(encoding="utf-8")):
-        digits, *args = shlex.split(command)
-        assert digits == "digits", command
-        result = subprocess.run(
-            [sys.executable, "-m", "digits", *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
-        )
+    steps = tutorial_steps(TUTORIAL.read_text(encoding="utf-8"))
+    assert all(command.split()[0] == "digits" for command, _ in steps)
+    for command, shown in steps:  # in order, at a learner's 80 columns
+        result = run_digits(*shlex.split(command)[1:], cwd=tmp_path, columns=80)
         assert result.returncode == 0, f"{command}\n{result.stderr}"
         output = [line.strip() for line in (result.stderr + result.stdout).splitlines()]
         for line in shown:
@@ -83,7 +81,6 @@ def test_every_command_in_the_tutorial_says_what_the_page_says(tmp_path):
 def test_the_readings_the_readme_and_docs_print_are_what_digits_prints():
     """`predict` and `read` with the shipped model, as the README and the docs' pages print them, on the
     repository's own examples (`train` and `evaluate` run in the tutorial's test instead)."""
-    env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "80"}
     pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
     reading = [
         (command, shown)
@@ -97,13 +94,7 @@ def test_the_readings_the_readme_and_docs_print_are_what_digits_prints():
     ]
     assert len(reading) >= 5  # the README's two, the docs' home page's two, and the reading page's
     for command, shown in reading:
-        result = subprocess.run(
-            [sys.executable, "-m", "digits", *shlex.split(command)[1:]],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-        )
+        result = run_digits(*shlex.split(command)[1:], cwd=ROOT, columns=80)
         assert result.returncode == 0, f"{command}\n{result.stderr}"
         output = [line.strip() for line in (result.stderr + result.stdout).splitlines()]
         for line in shown:

@@ -20,14 +20,14 @@ __version__ = "0.2.0"
 __all__ = ["load_model", "train"]
 
 if TYPE_CHECKING:
-    from .config import Config
-    from .reader import DigitReader
-    from .trainer import TrainResult
+    from .learn.config import Config
+    from .learn.trainer import TrainResult
+    from .read.reader import DigitReader
 
 
 def load_model(path: str | Path | None = None) -> DigitReader:
     """A model ready to read digits: the file at `path`, else the model shipped with digits."""
-    from .reader import load_model as load
+    from .read.reader import load_model as load
 
     return load(path)
 
@@ -50,11 +50,11 @@ def train(
     (`model_hidden=[64]`, `data_augment=False`). `on_start`, `on_batch` and `on_epoch` watch
     the run; `resume` continues it. Needs PyTorch (the training extra).
     """
-    from .config import Config, config_from_dict, load_config, setting_key
     from .errors import needs_extra
+    from .learn.config import Config, config_from_dict, load_config, setting_key
 
     with needs_extra("digits.train"):
-        from .trainer import train as run
+        from .learn.trainer import train as run
 
     overrides = {setting_key(name): value for name, value in settings.items()}
     if isinstance(config, dict):

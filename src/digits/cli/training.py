@@ -1,0 +1,212 @@
+"""The commands that train and measure: train, lr-find, evaluate, compare. Each parses its
+options, calls the library and renders with report_training (or report_reading for evaluate)."""
+
+from __future__ import annotations
+
+import shlex
+import signal
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from ..errors import needs_extra
+from . import report, report_reading, report_training
+from .options import CheckpointOption, ConfigOption, JsonOption
+
+WORST_MISTAKES = 24  # drawn by evaluate --errors: four rows of six fit a page
+
+
+def train(
+    config: ConfigOption = None,
+    epochs: Annotated[int | None, typer.Option(metavar="N", help="Passes over the training images.")] = None,
+    lr: Annotated[float | None, typer.Option(metavar="RATE", help="Learning rate of SGD.")] = None,
+    batch_size: Annotated[int | None, typer.Option(metavar="N", help="Images per SGD step.")] = None,
+    seed: Annotated[
+        int | None, typer.Option(metavar="N", help="Seed for the split, initial weights and shuffling.")
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="FILE",
+            help="Where to save the best model (.safetensors); history, curves and resume state go beside it.",
+        ),
+    ] = None,
+    device: Annotated[str | None, typer.Option(metavar="NAME", help="auto, cpu, cuda, cuda:N or mps.")] = None,
+    data_path: Annotated[
+        Path | None,
+        typer.Option(metavar="DIR", help="The data's folder (data.path), for the mnist and folder sources."),
+    ] = None,
+    resume: Annotated[
+        bool,
+        typer.Option(
+            "--resume",
+            help="Continue the run saved at the output, with the same config and flags; "
+            "with a higher --epochs, a finished one goes on for more.",
+        ),
+    ] = False,
+    print_config: Annotated[
+        bool, typer.Option("--print-config", help="Print the effective config (file plus flags) as TOML and exit.")
+    ] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress bar or per-epoch rows: the summary only.")
+    ] = False,
+    json_output: Annotated[
+        bool,
+        typer.Option("--json", help="Print one JSON object at the end (history, best epoch, diagnosis), nothing else."),
+    ] = False,
+) -> None:
+    """Train the network; show training and validation loss every epoch.
+
+    A stack of Linear+ReLU layers learns from the training images by SGD; the validation
+    images, held out, show whether it over- or underfits. Flags override the config file.
+    The model with the lowest validation loss is saved.
+    """
+    from ..learn.config import config_to_toml, load_config
+
+    flags = {"epochs": epochs, "lr": lr, "batch_size": batch_size, "seed": seed, "device": device}
+    flags["output"] = None if output is None else str(output)
+    overrides = {f"train.{key}": value for key, value in flags.items()}
+    cfg = load_config(config, {**overrides, "data.path": None if data_path is None else str(data_path)})
+    if print_config:
+        report.out.print(config_to_toml(cfg), markup=False, end="")
+        return
+
+    progress = report_training.TrainingProgress(rows=not (quiet or json_output))
+    progress.start()
+    previous_handler = signal.getsignal(signal.SIGTERM)
+    try:
+        with needs_extra("training"):
+            from ..learn.trainer import Terminated, train
+
+        def on_terminate(signum: int, frame: Any) -> None:
+            raise Terminated  # from a scheduler or `kill`: stop as Ctrl-C does, saving the state
+
+        signal.signal(signal.SIGTERM, on_terminate)
+        on_batch = progress.on_batch if progress.live else None
+        result = train(cfg, resume, on_start=progress.on_start, on_batch=on_batch, on_epoch=progress.on_epoch)
+    finally:
+        signal.signal(signal.SIGTERM, previous_handler)
+        progress.stop()
+    if result.stopped in ("interrupted", "terminated"):
+        arguments = sys.argv[1:] if "--resume" in sys.argv else [*sys.argv[1:], "--resume"]
+        report_training.training_stopped(result, shlex.join(["digits", *arguments]))
+        raise typer.Exit(130 if result.stopped == "interrupted" else 143)
+    if json_output:
+        print(report.json_line(result))
+        return
+    report_training.training_summary(result, cfg.train.patience)
+
+
+def lr_find(
+    config: ConfigOption = None,
+    start: Annotated[float, typer.Option(metavar="RATE", help="Learning rate of the first batch.")] = 1e-5,
+    end: Annotated[float, typer.Option(metavar="RATE", help="Learning rate of the last batch.")] = 10.0,
+    steps: Annotated[int, typer.Option(metavar="N", min=10, help="Batches to sweep over (at least 10).")] = 200,
+    json_output: JsonOption = False,
+) -> None:
+    """Sweep the learning rate up exponentially over a few hundred batches and suggest one.
+
+    Each batch is a training step exactly as `digits train` takes it. Prints the smoothed
+    training loss against the learning rate: pick a rate where the loss still falls steeply,
+    well before it blows up. Nothing is saved.
+    """
+    from ..learn.config import load_config
+
+    cfg = load_config(config)
+    with report.working(f"Sweeping the learning rate from {start:g} to {end:g} over {steps} batches…"):
+        with needs_extra("lr-find"):
+            from ..learn.lr_finder import find_lr
+
+        finding = find_lr(cfg, start, end, steps)
+    if json_output:
+        print(report.json_line(finding))
+        return
+    report_training.lr_finding(finding)
+
+
+def evaluate(
+    checkpoint: CheckpointOption = None,
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="DIR",
+            help="MNIST-format directory (its t10k-* files when present) or an image folder with subfolders 0…9. "
+            "Default: the test split of the data the model was trained on.",
+        ),
+    ] = None,
+    json_output: JsonOption = False,
+    errors: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="FILE",
+            help="Also draw the worst mistakes (highest loss) into this picture (.png, .jpg, .svg, .pdf).",
+        ),
+    ] = None,
+) -> None:
+    """Measure a trained model and show where it goes wrong.
+
+    Prints the number of images, loss, accuracy, per-digit precision and recall, the confusion
+    matrix and the most confused pairs. Image files that cannot be read are reported and left
+    out; the exit status is then 1.
+    """
+    from ..read.checkpoint import load_model_file
+    from ..read.metrics import evaluate, load_evaluation_digits
+
+    model = load_model_file(checkpoint)
+    result = evaluate(model, load_evaluation_digits(model, data))
+    if errors is not None:
+        with needs_extra("drawing the mistakes"):
+            from ..learn.plots import draw_mistakes
+
+        drawn = draw_mistakes(result, WORST_MISTAKES, errors)
+        report.err.print(
+            f"The {drawn} worst mistakes are drawn in {errors}"
+            if drawn
+            else f"No mistakes to draw: {errors} not written",
+            markup=False,
+        )
+    report.left_out(str(result.data), result.skipped, result.missing, "those digits are not measured")
+    if json_output:
+        print(report.json_line(result))
+    else:
+        report_reading.evaluation(result)
+    if result.skipped:
+        raise typer.Exit(1)
+
+
+def compare(
+    runs: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            metavar="RUN...",
+            help="Runs to compare: each a model file (m.safetensors) or its history (m.history.csv).",
+            show_default=False,
+        ),
+    ] = None,
+    plot: Annotated[
+        Path, typer.Option(metavar="FILE", help="Where to draw the runs' curves (.png, .jpg, .svg, .pdf).")
+    ] = Path("compare.png"),
+    json_output: JsonOption = False,
+) -> None:
+    """Compare training runs side by side: the settings that differ, best epoch, verdict and time.
+
+    Each run is read from the files digits train writes: the model file, whose header holds
+    the config, and the history beside it. One row per run, and one picture with every run's
+    loss and validation accuracy per epoch, the best epochs marked.
+    """
+    from ..learn.runs import compare as compare_runs
+    from ..learn.runs import load_runs
+
+    loaded = load_runs(runs or [])
+    with needs_extra("drawing the comparison"):
+        from ..learn.plots import compared_curves
+
+    comparison = compare_runs(loaded)
+    comparison.plot = compared_curves(comparison.runs, plot)
+    report.err.print(f"The runs' curves are drawn in {comparison.plot}", markup=False)
+    if json_output:
+        print(report.json_line(comparison))
+        return
+    report_training.comparison(comparison)

@@ -1,0 +1,67 @@
+"""A model file as ONNX, for runtimes other than Python: pixels in, each answer's probability out
+(0 to 9, then "not a digit" where the model has it).
+
+The graph is written node by node with the `onnx` package (no torch, no tracing): reshape the
+(N, size, size) pixel matrices, 0 = paper and 255 = ink, to rows; scale to [0, 1] and
+standardize with the training pixels' mean and std, as `data.normalize` does; then each layer's
+MatMul and Add, ReLU between them, and a softmax. A consumer only prepares the digit the MNIST
+way (crop, 20×20 box, centre of mass in the frame), as `digits show` prints it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+from ..atomic import atomic_path
+from ..read.checkpoint import ModelFile
+from ..read.results import layers_text
+
+OPSET = 17
+
+
+def export_onnx(model: ModelFile, path: Path) -> Path:
+    """Write `model` to `path` as an ONNX model (opset 17): input "pixels" float32 (N, size, size),
+    output "probabilities" float32 (N, classes)."""
+    size, classes = model.image_size, len(model.classes)
+    constants = [
+        numpy_helper.from_array(np.array([-1, size * size], dtype=np.int64), "row_shape"),
+        numpy_helper.from_array(np.array(255, dtype=np.float32), "full_ink"),
+        numpy_helper.from_array(np.array(model.mean, dtype=np.float32), "mean"),
+        numpy_helper.from_array(np.array(model.std, dtype=np.float32), "std"),
+    ]
+    nodes = [
+        helper.make_node("Reshape", ["pixels", "row_shape"], ["rows"]),
+        helper.make_node("Div", ["rows", "full_ink"], ["scaled"]),
+        helper.make_node("Sub", ["scaled", "mean"], ["centred"]),
+        helper.make_node("Div", ["centred", "std"], ["x0"]),
+    ]
+    last = len(model.weights) - 1
+    for i, (weight, bias) in enumerate(zip(model.weights, model.biases, strict=True)):
+        constants += [
+            numpy_helper.from_array(np.ascontiguousarray(weight.T, dtype=np.float32), f"layers.{i}.weight_t"),
+            numpy_helper.from_array(bias.astype(np.float32), f"layers.{i}.bias"),
+        ]
+        nodes += [
+            helper.make_node("MatMul", [f"x{i}", f"layers.{i}.weight_t"], [f"product{i}"]),
+            helper.make_node("Add", [f"product{i}", f"layers.{i}.bias"], ["scores" if i == last else f"linear{i}"]),
+        ]
+        if i < last:
+            nodes.append(helper.make_node("Relu", [f"linear{i}"], [f"x{i + 1}"]))
+    nodes.append(helper.make_node("Softmax", ["scores"], ["probabilities"], axis=1))
+    graph = helper.make_graph(
+        nodes,
+        "digits",
+        [helper.make_tensor_value_info("pixels", TensorProto.FLOAT, ["batch", size, size])],
+        [helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, ["batch", classes])],
+        constants,
+    )
+    exported = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="digits")
+    exported.doc_string = f"digits {layers_text(model.layer_sizes)} from {model.path.name}; classes {model.classes}"
+    onnx.checker.check_model(exported)
+    with atomic_path(Path(path)) as tmp:
+        onnx.save(exported, str(tmp))
+    return Path(path)

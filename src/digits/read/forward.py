@@ -1,0 +1,100 @@
+"""The forward pass in numpy: pixels -> each layer's activations -> scores -> probabilities -> an
+answer, and the Prediction a person reads.
+
+A stack of Linear+ReLU layers is a few matrix products; numpy does them in microseconds, while
+importing torch takes seconds. So evaluate, predict and the server never import torch.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .checkpoint import ModelFile
+from .datasets import CLASSES, NOT_A_DIGIT, normalize
+from .results import Likelihood, Prediction
+
+# Below this confidence a reading is marked unsure: on the shipped model's validation digits, the
+# readings from 80% to 90% sure were right 86.5% of the time, those below still less often, and those
+# from 90% to 95% 97.1% (benchmarks/calibration.py chooses it and measures it).
+UNSURE_BELOW = 0.9
+# "not a digit" is the answer when the model gives it this much at least, and more than any digit;
+# with less, the likeliest digit, marked unsure, is the better answer: on the shipped model's
+# validation digits, all 6 it called no digit with less had their own digit likeliest of the ten
+NOT_A_DIGIT_FROM = 0.95
+
+
+def activations(model: ModelFile, images: np.ndarray) -> list[np.ndarray]:
+    """What each layer computes for uint8 pixels (N, size, size): the hidden ReLU outputs, then the
+    class scores (N, classes), as DigitMLP computes them."""
+    x = normalize(images, model.mean, model.std)
+    computed = []
+    for i, (weight, bias) in enumerate(zip(model.weights, model.biases, strict=True)):
+        x = x @ weight.T + bias
+        if i < len(model.weights) - 1:
+            x = np.maximum(x, 0)
+        computed.append(x)
+    return computed
+
+
+def logits(model: ModelFile, images: np.ndarray) -> np.ndarray:
+    """uint8 pixels (N, size, size) -> class scores (N, classes)."""
+    return activations(model, images)[-1]
+
+
+def probabilities(model: ModelFile, images: np.ndarray) -> np.ndarray:
+    """Softmax of the scores: each row sums to 1."""
+    return np.exp(log_softmax(logits(model, images)))
+
+
+def answers(probs: np.ndarray) -> np.ndarray:
+    """Each row's answer, a class index: the likeliest digit, or "not a digit" (index 10, where the
+    model has it) when that is likelier and has NOT_A_DIGIT_FROM at least."""
+    digit = probs[:, : len(CLASSES)].argmax(axis=1)
+    if probs.shape[1] == len(CLASSES):
+        return digit
+    none = probs[:, len(CLASSES)]
+    refused = (none >= NOT_A_DIGIT_FROM) & (none > probs[np.arange(len(probs)), digit])
+    return np.where(refused, len(CLASSES), digit)
+
+
+def log_softmax(scores: np.ndarray) -> np.ndarray:
+    """log(softmax) of each row, shifted by its largest score first, so that exp cannot overflow."""
+    shifted = scores - scores.max(axis=1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+
+
+def predict_pixels(
+    model: ModelFile, path: str, pixels: np.ndarray, top_k: int = 1, explain: bool = False
+) -> Prediction:
+    """The prediction for one digit already read into pixels (size, size)."""
+    return predictions(model, [path], pixels[None], top_k, explain)[0]
+
+
+def predictions(model: ModelFile, paths: list[str], pixels: np.ndarray, top_k: int, explain: bool) -> list[Prediction]:
+    """Each digit's Prediction from its pixels (N, size, size), named by `paths`; with `explain`, the
+    ReLUs that fired in each hidden layer."""
+    computed = activations(model, pixels)
+    probs = np.exp(log_softmax(computed[-1]))
+    named = [None if name == NOT_A_DIGIT else int(name) for name in model.classes]
+    predictions = []
+    for i, (path, row, answer) in enumerate(zip(paths, probs, answers(probs), strict=True)):
+        order = [answer, *(j for j in np.argsort(-row, kind="stable") if j != answer)][:top_k]
+        top = [Likelihood(named[j], float(row[j])) for j in order]
+        fired = [int((layer[i] > 0).sum()) for layer in computed[:-1]] if explain else None
+        confidence = top[0].probability
+        none = top[0].digit is None
+        predictions.append(
+            Prediction(
+                path,
+                digit=top[0].digit,
+                confidence=confidence,
+                unsure=confidence < UNSURE_BELOW,
+                top_k=top,
+                error=f"{path}: not a digit ({confidence:.0%} sure it is none of 0–9)" if none else None,
+                not_a_digit=none,
+                probabilities=row.tolist(),
+                relus_fired=fired,
+                pixels=pixels[i],
+            )
+        )
+    return predictions

@@ -64,14 +64,14 @@ def free_port() -> int:
 
 def start_serve(port: int, *flags: str) -> subprocess.Popen:
     """`digits serve --port PORT FLAGS` as a person starts it, returned once it answers."""
+    return serving([sys.executable, "-m", "digits", "serve", "--port", str(port), *flags], port)
+
+
+def serving(command: list[str], port: int) -> subprocess.Popen:
+    """A server started by `command`, returned once it answers on `port`."""
     import urllib.request
 
-    process = subprocess.Popen(
-        [sys.executable, "-m", "digits", "serve", "--port", str(port), *flags],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    process = subprocess.Popen(command, **_PIPES)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -211,12 +211,21 @@ def quick_config(tmp_path) -> Path:
 
 def huge_png_header(width: int, height: int) -> bytes:
     """A PNG whose header claims width × height pixels, with no pixel data to speak of."""
+    return _png(width, height, 8, zlib.compress(b""))
 
+
+def png_bomb(side: int) -> bytes:
+    """A whole, valid 1-bit PNG of side × side white pixels: tens of KB that decode to side² bytes."""
+    row, rows = b"\0" + b"\xff" * ((side + 7) // 8), zlib.compressobj(9)
+    return _png(side, side, 1, b"".join(rows.compress(row) for _ in range(side)) + rows.flush())
+
+
+def _png(width: int, height: int, bit_depth: int, compressed_rows: bytes) -> bytes:
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
-    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b"")
+    header = struct.pack(">IIBBBBB", width, height, bit_depth, 0, 0, 0, 0)  # grey levels
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", compressed_rows) + chunk(b"IEND", b"")
 
 
 def write_idx(path: Path, array: np.ndarray) -> None:

@@ -5,7 +5,9 @@ matplotlib, typer) before a `digits train` trained anything, 0.5 s before a `dig
 anything. The server is one Python process that imports all of that once and forks a child for each
 command. The child is a process of its own, as `python -m digits ARGS` would be: its own argv (run
 by runpy, as `-m` runs it), working directory, environment, stdin, stdout and stderr (pipes passed
-over a Unix socket), and exit status. Only the start is shared, never a command's state.
+over a Unix socket), and exit status. Only the start is shared, never a command's state: the server
+imports nothing that reads the environment as it is imported (digits.cli, whose consoles take
+NO_COLOR and COLUMNS, is imported by each command).
 
 Commands whose start is what a test is about (Ctrl-C, SIGTERM, a terminal, what gets imported) start
 cold processes of their own instead.
@@ -27,8 +29,9 @@ from pathlib import Path
 _SERVER = """
 import atexit, json, os, runpy, socket, sys, traceback
 
-import digits.cli.app, digits.learn.lr_finder, digits.learn.plots, digits.learn.trainer, digits.read.metrics
-import digits.read.reader
+# not digits.cli: its consoles take NO_COLOR and COLUMNS from the environment as they are made
+import typer, rich.console
+import digits.learn.lr_finder, digits.learn.plots, digits.learn.trainer, digits.read.metrics, digits.read.reader
 
 control = socket.socket(fileno=int(sys.argv[1]))
 while True:

@@ -140,7 +140,7 @@ BAD_FILES = {
     "empty.png": (lambda split: b"", "empty file (0 bytes)"),
     "huge.png": (
         lambda split: huge_png_header(50_000, 50_000),
-        "image is over the 250,000,000 pixels that fit in memory",
+        "image is 50000×50000 pixels, over the 250,000,000 pixels that fit in memory",
     ),
 }
 

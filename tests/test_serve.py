@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import io
 import json
+import select
 import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -20,10 +22,11 @@ import pytest
 from PIL import Image
 from starlette.testclient import TestClient
 
-from conftest import free_port, huge_png_header, run_digits, start_serve, stop_serve
+from conftest import free_port, huge_png_header, ink_on_paper, png_bomb, run_digits, serving, start_serve, stop_serve
 from digits.read.checkpoint import SHIPPED_MODEL
 from digits.read.forward import activations
 from digits.read.reader import load_model
+from digits.serve.limits import Limits
 from digits.serve.server import MAX_BODY, SHUTDOWN_GRACE, create_app
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -69,7 +72,7 @@ def test_a_blank_page_is_no_digit(client):
             "/api/predict",
             huge_png_header(50_000, 50_000),
             413,
-            "over the 250,000,000 pixels that fit in memory",
+            "request body: the picture is 50,000×50,000 pixels, over this server's limit of 24,000,000 pixels",
         ),
         ("GET", "/api/predict", None, 405, "Method Not Allowed"),
         ("GET", "/api/nothing", None, 404, "Not Found"),
@@ -214,3 +217,109 @@ def test_ctrl_c_stops_the_server_while_a_client_stalls_mid_upload():
     # uvicorn's own line: "Cancel 1 running task(s), timeout graceful shutdown exceeded"
     lines = stderr.strip().splitlines()
     assert len(lines) == 1 and "graceful shutdown" in lines[0], stderr
+
+
+def _peak_memory_mb(pid: int) -> float:
+    """The process's peak resident memory so far (VmHWM), in MB."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(status.split("VmHWM:")[1].split()[0]) / 1024
+
+
+def test_a_picture_too_large_is_refused_from_its_header_without_decoding():
+    """A 48 KB PNG that decodes to 240 megapixels (a gigabyte): 413 at once, naming the limit and the
+    picture's size, and the server never grows to decode it."""
+    port = free_port()
+    process = start_serve(port, "--checkpoint", str(SHIPPED_MODEL))
+    try:
+        bomb = png_bomb(15_500)
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/api/predict", data=bomb, method="POST")
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=60)
+        answer = json.loads(refused.value.read())
+        peak = _peak_memory_mb(process.pid)
+    finally:
+        stop_serve(process)
+    assert refused.value.code == 413
+    assert answer["max_pixels"] == 24_000_000 and (answer["width"], answer["height"]) == (15_500, 15_500)
+    assert "15,500×15,500 pixels, over this server's limit of 24,000,000 pixels" in answer["error"]
+    assert peak < 300  # it answers reading about 100 MB; decoding the picture would take over 1,000
+
+
+@pytest.fixture(scope="module")
+def small_server():
+    """`digits serve`'s serve() with small limits the CLI does not set: one read at a time and one in
+    line, and a body cut off after 1 s without a byte or 4 s in all."""
+    port = free_port()
+    limits = "Limits(reads_at_once=1, reads_waiting=1, body_idle_seconds=1, body_seconds=4)"
+    code = (
+        "from digits.read.reader import load_model\nfrom digits.serve.limits import Limits\n"
+        "from digits.serve.server import serve\ntry:\n"
+        f"    serve(load_model(), '127.0.0.1', {port}, limits={limits})\nexcept KeyboardInterrupt:\n    pass\n"
+    )
+    process = serving([sys.executable, "-c", code], port)
+    yield f"http://127.0.0.1:{port}", port
+    stop_serve(process)
+
+
+def test_past_the_line_a_request_gets_503_with_retry_after_at_once(small_server):
+    url, _ = small_server
+    photo = io.BytesIO()
+    ink_on_paper(load_model(SHIPPED_MODEL).pixels(SEVEN)).resize((2000, 2000)).save(photo, "PNG")
+
+    def ask(_: int) -> tuple[int, str | None, float]:
+        started = time.monotonic()
+        request = urllib.request.Request(f"{url}/api/predict", data=photo.getvalue(), method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return response.status, None, time.monotonic() - started
+        except urllib.error.HTTPError as e:
+            return e.code, e.headers.get("Retry-After"), time.monotonic() - started
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(ask, range(8)))
+    statuses = sorted(status for status, _, _ in answers)
+    assert statuses.count(200) >= 2 and set(statuses) == {200, 503}, statuses
+    assert all(retry_after == "1" for status, retry_after, _ in answers if status == 503)
+    slowest_read = max(seconds for status, _, seconds in answers if status == 200)
+    assert all(seconds < slowest_read for status, _, seconds in answers if status == 503)
+
+
+def _whole_answer(connection: socket.socket) -> str:
+    """What the server sent until it closed the connection."""
+    received = b""
+    while chunk := connection.recv(4096):
+        received += chunk
+    return received.decode()
+
+
+def test_a_body_that_stops_arriving_is_cut_off_with_408(small_server):
+    _, port = small_server
+    with socket.create_connection(("127.0.0.1", port)) as stalled:
+        head = b"POST /api/predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: image/png\r\nContent-Length: 100000\r\n\r\n"
+        stalled.sendall(head + SEVEN.read_bytes()[:100])
+        stalled.settimeout(10)
+        started = time.monotonic()
+        answer = _whole_answer(stalled)
+    assert answer.startswith("HTTP/1.1 408")
+    assert "the body arrived too slowly" in answer and time.monotonic() - started < 3
+    with socket.create_connection(("127.0.0.1", port)) as trickle:  # a byte every half second: never whole
+        trickle.sendall(head)
+        trickle.settimeout(10)
+        started = time.monotonic()
+        for byte in SEVEN.read_bytes()[:20]:
+            if select.select([trickle], [], [], 0.5)[0]:  # the server has answered
+                break
+            trickle.sendall(bytes([byte]))
+        answer = _whole_answer(trickle)
+    assert answer.startswith("HTTP/1.1 408") and time.monotonic() - started < 7
+
+
+def test_a_body_past_the_uploads_budget_gets_503_and_the_budget_comes_back_whole():
+    limits = Limits(bodies_in_memory=len(SEVEN.read_bytes()) + 100)
+    app = create_app(load_model(SHIPPED_MODEL), limits)
+    with TestClient(app) as client:
+        big = client.post("/api/predict", content=SEVEN.read_bytes() * 2)
+        assert big.status_code == 503 and big.headers["Retry-After"] == "1"
+        assert "too many uploads under way" in big.json()["error"]
+        assert client.post("/api/predict", content=SEVEN.read_bytes()).json()["digit"] == 7  # within it
+    assert app.state.bodies.free == limits.bodies_in_memory  # every byte taken was given back, no more

@@ -195,14 +195,26 @@ def serve(
         int, typer.Option(metavar="N", min=0, max=65535, help="Port to listen on; 0 picks a free one.")
     ] = 8000,
     open_browser: Annotated[bool, typer.Option("--open", help="Open the page in the web browser.")] = False,
+    max_pixels: Annotated[
+        int | None,
+        typer.Option(
+            metavar="N",
+            min=1,
+            show_default=False,
+            help="Refuse (413) a picture that decodes to more than N pixels, seen from its header. "
+            "Default: 24,000,000.",
+        ),
+    ] = None,
 ) -> None:
     """Start a local web server: a drawing pad that reads your digit as you draw, and a JSON API.
 
     POST an image to /api/predict for the JSON that `digits predict --json` prints (?explain
     adds every layer's activations), or to /api/read for what `digits read --json` prints; GET
-    /api/health and /api/model. Ctrl-C stops it.
+    /api/health and /api/model. Ctrl-C stops it. It has no authentication: beyond your own
+    network, put it behind a proxy that has some (docs/serve.md says what it refuses).
     """
     from ..read.reader import load_model
+    from ..serve.limits import Limits
     from ..serve.server import EVERY_INTERFACE
     from ..serve.server import serve as run_server
 
@@ -219,4 +231,5 @@ def serve(
 
             webbrowser.open(urls[0])
 
-    run_server(reader, host, port, on_ready=ready)
+    limits = Limits() if max_pixels is None else Limits(max_pixels=max_pixels)
+    run_server(reader, host, port, on_ready=ready, limits=limits)

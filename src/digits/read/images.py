@@ -8,6 +8,8 @@ from __future__ import annotations
 import math
 import stat
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
@@ -22,11 +24,20 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".we
 MAX_PIXELS = 250_000_000
 READ_SIDE = 2560  # px: a larger picture is decoded reduced (a JPEG) or shrunk, to at least this a side
 MIN_CONTRAST = 32  # a transparent image's ink must stand this far (of 255) from white to be seen on it
-Image.MAX_IMAGE_PIXELS = MAX_PIXELS  # MAX_PIXELS, checked from the header before decoding, is the limit
+# The limit is ours, checked from the header before decoding (_opened): Pillow's own, at twice its
+# limit, would refuse a picture in other words, naming another number
+Image.MAX_IMAGE_PIXELS = None
 
 
 class ImageTooLarge(DigitsError):
-    """The image has more pixels than MAX_PIXELS."""
+    """The image decodes to more pixels than a limit: MAX_PIXELS, or the caller's."""
+
+    def __init__(self, path: object, width: int, height: int, limit: int) -> None:
+        super().__init__(
+            f"{path}: image is {width}×{height} pixels, over the {limit:,} pixels that fit in memory to decode; "
+            f"shrink it (a digit needs no more than 2,000 pixels a side)"
+        )
+        self.width, self.height, self.limit = width, height, limit
 
 
 def list_images(path: Path) -> list[Path]:
@@ -53,37 +64,48 @@ def grayscale(image: Image.Image) -> np.ndarray:
 
 def open_grayscale(source: Path | BinaryIO, name: str | None = None) -> np.ndarray:
     """An image file (a path, or a file object called `name` in messages) as uint8 grey levels."""
+    with _opened(source, name) as image:
+        gray = grayscale(image)
+    factor = max(gray.shape) // READ_SIDE
+    if factor >= 2:  # shrunk by whole blocks of pixels, averaged
+        gray = np.asarray(Image.fromarray(gray).reduce(factor))
+    return gray
+
+
+def decoded_size(source: Path | BinaryIO, name: str | None = None, max_pixels: int = MAX_PIXELS) -> tuple[int, int]:
+    """The width and height open_grayscale would decode the image at (a large JPEG reduced), read from
+    its header alone: nothing is decoded. Over `max_pixels`, ImageTooLarge."""
+    with _opened(source, name, max_pixels) as image:
+        return image.size
+
+
+@contextmanager
+def _opened(source: Path | BinaryIO, name: str | None, max_pixels: int = MAX_PIXELS) -> Iterator[Image.Image]:
+    """The image opened, its header read and nothing decoded yet, to be decoded at its draft size: a
+    JPEG decodes at 1/2, 1/4 or 1/8 of its size, as much quicker, the smallest still READ_SIDE a side.
+    A picture over `max_pixels` is refused, before decoding; what fails while decoding it in the `with`
+    block is said as a failure to open it is."""
     path = name or source  # what messages call it
     try:
         if isinstance(source, Path) and _empty_file(source):
             raise DigitsError(f"{path}: empty file (0 bytes)")
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # Pillow's (a corrupt EXIF tag, a huge image: the check below is stricter)
+            warnings.simplefilter("ignore")  # Pillow's, about a corrupt EXIF tag: the picture reads as it is
             with Image.open(source) as image:
-                # a JPEG decodes at 1/2, 1/4 or 1/8 of its size, as much quicker: the smallest still READ_SIDE a side
                 image.draft("L", _at_least_read_side(image.size))
-                if image.width * image.height > MAX_PIXELS:  # known from the header, before decoding
-                    raise ImageTooLarge(
-                        f"{path}: image is {image.width}×{image.height} pixels, over the {MAX_PIXELS:,} pixels "
-                        f"that fit in memory to decode; shrink it (a digit needs no more than 2,000 pixels a side)"
-                    )
-                gray = grayscale(image)
+                if image.width * image.height > max_pixels:  # known from the header, before decoding
+                    raise ImageTooLarge(path, image.width, image.height, max_pixels)
+                yield image
     except FileNotFoundError:
         raise DigitsError(f"{path}: file not found") from None
     except IsADirectoryError:
         raise DigitsError(f"{path}: is a directory with no images") from None
     except PermissionError:
         raise DigitsError(f"{path}: permission denied") from None
-    except Image.DecompressionBombError:
-        raise ImageTooLarge(f"{path}: image is over the {MAX_PIXELS:,} pixels that fit in memory to decode") from None
     except Image.UnidentifiedImageError:
         raise DigitsError(f"{path}: not an image Pillow can read") from None
     except (OSError, SyntaxError, ValueError) as e:
         raise DigitsError(f"{path}: cannot decode image ({e})") from None
-    factor = max(gray.shape) // READ_SIDE
-    if factor >= 2:  # shrunk by whole blocks of pixels, averaged
-        gray = np.asarray(Image.fromarray(gray).reduce(factor))
-    return gray
 
 
 def _at_least_read_side(size: tuple[int, int]) -> tuple[int, int]:

@@ -1,14 +1,18 @@
 """`digits serve`: a drawing pad in the browser, and a JSON API, over the same reader as the CLI.
 
-A list of routes, each a short function that calls the library and returns JSON; the limits and
-the error responses in one place. Reading an image is numpy and Pillow work, so it goes to a
-thread pool, off the event loop, and requests are served concurrently. No torch.
+A list of routes, each a short function that calls the library and returns JSON; the error
+responses in one place, and what it takes on at once in `limits`. Reading an image is numpy and
+Pillow work, so it goes to a thread pool, off the event loop, and requests are served
+concurrently. No torch.
 """
 
 from __future__ import annotations
 
+import asyncio
+import io
 import logging
-import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from importlib.resources import files
 from pathlib import PurePosixPath, PureWindowsPath
 from typing import TYPE_CHECKING, Any
@@ -22,9 +26,10 @@ from starlette.routing import Route
 
 from ..errors import DigitsError
 from ..read.checkpoint import summarize
-from ..read.images import READ_SIDE, ImageTooLarge
+from ..read.images import READ_SIDE, ImageTooLarge, decoded_size
 from ..read.reader import DigitReader
 from ..read.results import as_json
+from .limits import BodyBudget, Limits, Reads, busy
 from .network_view import network_activity, tile_columns, weight_tiles
 
 if TYPE_CHECKING:
@@ -32,10 +37,11 @@ if TYPE_CHECKING:
 
     import uvicorn
 
-MAX_BODY = 10 * 2**20  # bytes: a phone photo is a few MB
-# A body over MAX_BODY is still read, and dropped, up to this size before the 413 is sent: a client
-# such as Python's urllib sends its whole body before it reads any answer, and a server that closed
-# the connection on unread bytes would reset it, so the client saw a reset instead of the 413.
+MAX_BODY = Limits.max_body
+# A body refused (over MAX_BODY, or past the bodies' budget) is still read, and dropped, up to this
+# size before the 413 or 503 is sent: a client such as Python's urllib sends its whole body before it
+# reads any answer, and a server that closed the connection on unread bytes would reset it, so the
+# client saw a reset instead of the answer. Larger declared bodies are refused at once.
 DRAIN_UP_TO = 8 * MAX_BODY
 EVERY_INTERFACE = ("0.0.0.0", "::", "")
 # seconds: on Ctrl-C, requests under way get this long to finish (a read of the largest picture takes
@@ -53,8 +59,8 @@ ASSETS = {
 }
 
 
-def create_app(reader: DigitReader) -> Starlette:
-    """The ASGI app: the page and its assets, and the API under /api, reading with `reader`."""
+def create_app(reader: DigitReader, limits: Limits = Limits()) -> Starlette:  # noqa: B008 (frozen: shared safely)
+    """The ASGI app: the page and its assets, and the API under /api, reading with `reader` within `limits`."""
     routes = [
         Route("/", page),
         Route("/assets/{name}", asset),
@@ -67,6 +73,9 @@ def create_app(reader: DigitReader) -> Starlette:
     ]
     app = Starlette(routes=routes, exception_handlers={HTTPException: error, Exception: error})
     app.state.reader = reader
+    app.state.limits = limits
+    app.state.bodies = BodyBudget(limits.bodies_in_memory)
+    app.state.reads = Reads(limits.reads_at_once, limits.pixels_at_once, limits.reads_waiting)
     app.state.weight_tiles = None  # drawn on the first request for them, then kept
     return app
 
@@ -90,9 +99,9 @@ async def predict(request: Request) -> Response:
     """The image as the request body, or as the "file" field of a multipart upload; `?pixels` adds
     the matrix the model read, `?explain` every layer's activations too (`network`)."""
     reader: DigitReader = request.app.state.reader
-    name, data = await _image_bytes(request)
+    async with _received_image(request) as (name, data):
+        prediction = await _reading(request, reader.predict, data, name)
     explain = "explain" in request.query_params
-    prediction = await _reading(reader.predict, data, 1, name)
     answer = as_json(prediction, include=("pixels",) if "pixels" in request.query_params or explain else ())
     answer["model"] = reader.path.name
     if explain and prediction.pixels is not None:
@@ -103,8 +112,8 @@ async def predict(request: Request) -> Response:
 async def read(request: Request) -> Response:
     """Every digit of a number on the image: the JSON `digits read --json` prints."""
     reader: DigitReader = request.app.state.reader
-    name, data = await _image_bytes(request)
-    answer = as_json(await _reading(reader.read, data, name))
+    async with _received_image(request) as (name, data):
+        answer = as_json(await _reading(request, reader.read, data, name))
     answer["model"] = reader.path.name
     return JSONResponse(answer)
 
@@ -122,7 +131,8 @@ async def model(request: Request) -> Response:
     columns = tile_columns(len(reader.model.weights[0]))
     summary["weight_tiles"] = {"url": "/api/weights.png", "columns": columns, "tile": reader.model.image_size}
     # what the page shrinks a photo to before sending it: no larger than the server reads
-    summary["limits"] = {"body_bytes": MAX_BODY, "read_side": READ_SIDE}
+    limits: Limits = request.app.state.limits
+    summary["limits"] = {"body_bytes": limits.max_body, "read_side": READ_SIDE, "max_pixels": limits.max_pixels}
     return JSONResponse(summary)
 
 
@@ -135,19 +145,30 @@ async def weights(request: Request) -> Response:
 
 
 async def error(request: Request, exc: Exception) -> Response:
-    """Every error as JSON, `{"error": "…"}`, with its status."""
-    status = exc.status_code if isinstance(exc, HTTPException) else 500
-    detail = exc.detail if isinstance(exc, HTTPException) else "internal error"
-    return JSONResponse({"error": detail}, status_code=status)
+    """Every error as JSON, `{"error": "…"}`, with its status (and its headers: a 503's Retry-After)."""
+    if isinstance(exc, HTTPException):
+        answer = {"error": exc.detail, **getattr(exc, "fields", {})}
+        return JSONResponse(answer, status_code=exc.status_code, headers=exc.headers)
+    return JSONResponse({"error": "internal error"}, status_code=500)
 
 
-async def _reading(read: Any, *args: Any) -> Any:
-    """A reader's method run off the event loop; a file it cannot read is a 400 naming it, a picture
-    too large to decode a 413."""
+async def _reading(request: Request, read: Any, data: bytes, name: str) -> Any:
+    """A reader's method run off the event loop once a read slot is free, on a picture whose size its
+    header gives within the server's limit; a file it cannot read is a 400 naming it, a picture too
+    large a 413 naming the limit and the picture's size."""
+    limits: Limits = request.app.state.limits
     try:
-        return await run_in_threadpool(read, *args)
+        width, height = decoded_size(io.BytesIO(data), name, limits.max_pixels)
+        async with request.app.state.reads.held(width * height):
+            return await run_in_threadpool(read, data, name=name)
     except ImageTooLarge as e:
-        raise HTTPException(413, str(e)) from None
+        too_large = HTTPException(
+            413,
+            f"{name}: the picture is {e.width:,}×{e.height:,} pixels, over this server's limit of "
+            f"{e.limit:,} pixels (digits serve --max-pixels); shrink it",
+        )
+        too_large.fields = {"max_pixels": e.limit, "width": e.width, "height": e.height}
+        raise too_large from None
     except DigitsError as e:
         raise HTTPException(400, str(e)) from None
 
@@ -161,26 +182,66 @@ def _file_names(config: Any) -> Any:
     return config
 
 
-async def _image_bytes(request: Request) -> tuple[str, bytes]:
-    """What to call the image, and its bytes."""
-    too_large = HTTPException(413, f"the body is over the limit of {MAX_BODY:,} bytes")
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > DRAIN_UP_TO:
+@asynccontextmanager
+async def _received_image(request: Request) -> AsyncIterator[tuple[str, bytes]]:
+    """What to call the image, and its bytes, held within the bodies' budget until the request is done."""
+    limits: Limits = request.app.state.limits
+    declared = request.headers.get("content-length", "")
+    declared = int(declared) if declared.isdigit() else 0
+    too_large = HTTPException(413, f"the body is over the limit of {limits.max_body:,} bytes")
+    if declared > DRAIN_UP_TO:
         raise too_large  # not worth reading: the connection is closed on it
-    data, received = bytearray(), 0
-    async for chunk in request.stream():  # counted as it comes, whatever the header said
-        received += len(chunk)
-        if received > DRAIN_UP_TO:
-            break
-        if received <= MAX_BODY:
-            data += chunk
-    if received > MAX_BODY:
-        raise too_large
-    if request.headers.get("content-type", "").startswith("multipart/form-data"):
-        return await _uploaded_file(request, bytes(data))
-    if not data:
-        raise HTTPException(400, "no image in the request body")
-    return "request body", bytes(data)
+    budget: BodyBudget = request.app.state.bodies
+    held = min(declared, limits.max_body + 1)  # bytes taken from the budget, given back when the request is done
+    if not budget.take(held):
+        held, refusal = 0, busy("too many uploads under way")
+    else:
+        refusal = None
+    try:
+        chunks, received = [], 0
+        async for chunk in _arriving(request, limits):
+            received += len(chunk)
+            if refusal is None and received > limits.max_body:
+                refusal, chunks = too_large, []
+            elif refusal is None and received > held:  # a body with no Content-Length, or more than it said
+                if not budget.take(received - held):
+                    refusal, chunks = busy("too many uploads under way"), []
+                else:
+                    held = received
+            if refusal is None:
+                chunks.append(chunk)
+            if received > DRAIN_UP_TO:
+                break
+        if refusal is not None:
+            raise refusal
+        data = b"".join(chunks)
+        del chunks
+        if request.headers.get("content-type", "").startswith("multipart/form-data"):
+            yield await _uploaded_file(request, data)
+        elif not data:
+            raise HTTPException(400, "no image in the request body")
+        else:
+            yield "request body", data
+    finally:
+        budget.give(held)
+
+
+async def _arriving(request: Request, limits: Limits) -> AsyncIterator[bytes]:
+    """The body's chunks as they come, as long as they keep coming (408 otherwise)."""
+    chunks, clock = request.stream(), asyncio.get_running_loop().time
+    deadline = clock() + limits.body_seconds
+    while True:
+        try:
+            yield await asyncio.wait_for(anext(chunks), min(limits.body_idle_seconds, deadline - clock()))
+        except StopAsyncIteration:
+            return
+        except TimeoutError:
+            raise HTTPException(
+                408,
+                f"the body arrived too slowly: nothing for {limits.body_idle_seconds:g} s, or not all of it "
+                f"in {limits.body_seconds:g} s",
+                {"Connection": "close"},  # the rest of the body may still come: the connection cannot serve again
+            ) from None
 
 
 async def _uploaded_file(request: Request, body: bytes) -> tuple[str, bytes]:
@@ -215,7 +276,7 @@ def addresses(host: str, port: int) -> list[str]:
     return [f"http://{address}:{port}/" for address in dict.fromkeys(found)]
 
 
-def serve(reader: DigitReader, host: str, port: int, on_ready: Any = None) -> None:
+def serve(reader: DigitReader, host: str, port: int, on_ready: Any = None, limits: Limits = Limits()) -> None:  # noqa: B008
     """Run the server until Ctrl-C; `on_ready(urls)` once it listens, with the addresses to open."""
     import asyncio
     import socket
@@ -234,7 +295,11 @@ def serve(reader: DigitReader, host: str, port: int, on_ready: Any = None) -> No
     if on_ready:
         on_ready(addresses(host, listener.getsockname()[1]))
     config = uvicorn.Config(
-        create_app(reader), log_level="warning", lifespan="off", timeout_graceful_shutdown=SHUTDOWN_GRACE
+        create_app(reader, limits),
+        log_level="warning",
+        lifespan="off",
+        timeout_graceful_shutdown=SHUTDOWN_GRACE,
+        limit_concurrency=limits.connections,
     )
     logging.getLogger("uvicorn.error").addFilter(_not_a_cut_off_request)
     server = uvicorn.Server(config)
@@ -243,7 +308,7 @@ def serve(reader: DigitReader, host: str, port: int, on_ready: Any = None) -> No
     # two reads at once went from 40 to 65 a second on 2 cores with this, one alone read as fast.
     blas_threads_per_read = 1
     with threadpool_limits(limits=blas_threads_per_read, user_api="blas"):
-        asyncio.run(_serving(server, listener))
+        asyncio.run(_serving(server, listener, limits))
 
 
 def _not_a_cut_off_request(record: logging.LogRecord) -> bool:
@@ -254,7 +319,7 @@ def _not_a_cut_off_request(record: logging.LogRecord) -> bool:
     return not (record.exc_info and isinstance(record.exc_info[1], asyncio.CancelledError))
 
 
-async def _serving(server: uvicorn.Server, listener: socket.socket) -> None:
+async def _serving(server: uvicorn.Server, listener: socket.socket, limits: Limits) -> None:
     """uvicorn serving on the bound socket, reading at most one image per core at a time.
 
     A read holds the GIL for part of its numpy and scipy work, so threads beyond the cores only take
@@ -264,6 +329,5 @@ async def _serving(server: uvicorn.Server, listener: socket.socket) -> None:
     accepting them."""
     from anyio import to_thread
 
-    reads_at_once = os.cpu_count() or 1
-    to_thread.current_default_thread_limiter().total_tokens = reads_at_once
+    to_thread.current_default_thread_limiter().total_tokens = limits.reads_at_once
     await server.serve(sockets=[listener])

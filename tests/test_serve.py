@@ -323,3 +323,19 @@ def test_a_body_past_the_uploads_budget_gets_503_and_the_budget_comes_back_whole
         assert "too many uploads under way" in big.json()["error"]
         assert client.post("/api/predict", content=SEVEN.read_bytes()).json()["digit"] == 7  # within it
     assert app.state.bodies.free == limits.bodies_in_memory  # every byte taken was given back, no more
+
+
+def _browsers() -> list[str]:
+    """The browsers Python's webbrowser would open a page in here."""
+    import webbrowser
+
+    webbrowser.register_standard_browsers()
+    return webbrowser._tryorder or []
+
+
+@pytest.mark.skipif(bool(_browsers()), reason="this machine has a browser to open the page in")
+def test_open_without_a_browser_says_where_to_go():
+    port = free_port()
+    process = start_serve(port, "--open", "--checkpoint", str(SHIPPED_MODEL))  # no display here: no browser
+    _, stderr = stop_serve(process)
+    assert f"digits serve: no web browser found here; open http://127.0.0.1:{port}/ in one" in stderr

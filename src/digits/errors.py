@@ -41,5 +41,22 @@ def needs_extra(what: str, extra: str = "train") -> Iterator[None]:
         if (e.name or "").split(".")[0] not in extra_packages(extra):
             raise
         raise DigitsError(
-            f'{what} needs {e.name}, which a reader install leaves out; install it with: pip install "digits[{extra}]"'
+            f"{what} needs {e.name}, which a reader install leaves out; install it with: {install_command(extra)}"
         ) from None
+
+
+def install_command(extra: str) -> str:
+    """The pip command that adds an extra to this install of digits: from the folder or file it was
+    installed from, which pip records (PEP 610), as digits is not on PyPI to be installed by name."""
+    import json
+    from importlib.metadata import PackageNotFoundError, distribution
+    from urllib.parse import unquote, urlparse
+
+    try:
+        origin = json.loads(distribution("digits").read_text("direct_url.json") or "{}")
+    except (PackageNotFoundError, ValueError):
+        origin = {}
+    if not origin.get("url", "").startswith("file://"):
+        return f'pip install ".[{extra}]" (in a clone of digits)'
+    editable = "-e " if origin.get("dir_info", {}).get("editable") else ""
+    return f'pip install {editable}"{unquote(urlparse(origin["url"]).path)}[{extra}]"'

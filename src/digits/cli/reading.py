@@ -229,7 +229,8 @@ def serve(
         if open_browser:
             import webbrowser
 
-            webbrowser.open(urls[0])
+            if not webbrowser.open(urls[0]):
+                report.err.print(f"digits serve: no web browser found here; open {urls[0]} in one", markup=False)
 
     limits = Limits() if max_pixels is None else Limits(max_pixels=max_pixels)
     run_server(reader, host, port, on_ready=ready, limits=limits)

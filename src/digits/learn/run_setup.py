@@ -10,7 +10,7 @@ from itertools import pairwise
 
 import torch
 
-from ..errors import DigitsError
+from ..errors import ConfigError, DigitsError
 from ..read.datasets import CLASSES, NOT_A_DIGIT
 from ..read.results import layers_text
 from .config import Config
@@ -59,11 +59,11 @@ def resolve_device(config: Config) -> torch.device:
             return torch.device("mps")
         return torch.device("cpu")
     if name.startswith("cuda") and not torch.cuda.is_available():
-        raise DigitsError(f"{setting}: CUDA is not available on this machine (try {cpu})")
+        raise ConfigError(f"{setting}: CUDA is not available on this machine (try {cpu})")
     if name.startswith("cuda:") and int(name[5:]) >= torch.cuda.device_count():
-        raise DigitsError(f"{setting}: this machine has {torch.cuda.device_count()} CUDA device(s)")
+        raise ConfigError(f"{setting}: this machine has {torch.cuda.device_count()} CUDA device(s)")
     if name == "mps" and not torch.backends.mps.is_available():
-        raise DigitsError(f"{setting}: MPS is not available on this machine (try {cpu})")
+        raise ConfigError(f"{setting}: MPS is not available on this machine (try {cpu})")
     return torch.device(name)
 
 

@@ -90,7 +90,7 @@ def load_run(path: Path | str) -> Run:
 
 def load_runs(paths: Sequence[Path | str]) -> list[Run]:
     if not paths:
-        raise DigitsError("no runs to compare; give one or more model files (m.safetensors) or histories")
+        raise ConfigError("no runs to compare; give one or more model files (m.safetensors) or histories")
     return [load_run(path) for path in paths]
 
 

@@ -38,10 +38,13 @@ def browser():
         launched.close()
 
 
+MAX_PIXELS = 4_000_000  # under the 6.6 megapixels the page would otherwise shrink a photo to
+
+
 @pytest.fixture(scope="module")
 def server():
     port = free_port()
-    process = start_serve(port, "--checkpoint", str(SHIPPED_MODEL))
+    process = start_serve(port, "--checkpoint", str(SHIPPED_MODEL), "--max-pixels", str(MAX_PIXELS))
     yield f"http://127.0.0.1:{port}"
     stop_serve(process)
 
@@ -173,7 +176,8 @@ def test_a_huge_photo_is_shrunk_in_the_browser(page, tmp_path):
     grain = np.random.default_rng(0).integers(-12, 13, (8000, 8000), dtype=np.int16)
     path = tmp_path / "big.jpg"
     Image.fromarray(np.clip(np.asarray(photo) + grain, 0, 255).astype(np.uint8)).save(path, quality=90)
-    assert path.stat().st_size > MAX_BODY  # as it is, the server would refuse it
+    assert path.stat().st_size > MAX_BODY  # as it is, the server would refuse it; and the server's --max-pixels
+    # (4 megapixels) is under the 2,560 pixels a side the page shrinks a photo to by itself: a 413 if it did
     page.set_input_files("#file", str(path))
     read_as(page, "3")
     assert page.failed == [] and page.text_content("#message") == ""

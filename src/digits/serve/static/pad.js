@@ -29,7 +29,7 @@ let photo = null;  // a photo on the pad: {file, bitmap, left, top, scale}
 let latest = null;  // what the pad was last read as: {ok, answer, fit}
 let thin = false;
 let timer = null;
-let limits = { read_side: 2560, body_bytes: 10 * 2 ** 20 };  // until the server says its own
+let limits = { read_side: 2560, body_bytes: 10 * 2 ** 20, max_pixels: 24e6 };  // until the server says its own
 
 function redraw() {
   pen.fillStyle = "#fff";

@@ -74,7 +74,7 @@ export async function getJson(path, waiting) {
 }
 
 // The photo to send, as `{blob, bitmap, shrunk}` (the share of its size sent): shrunk in the browser when larger than the server reads
-// (`limits.read_side` a side) or sends (`limits.body_bytes`); the bitmap is null when the browser
+// (`limits.read_side` a side) or takes (`limits.max_pixels` in all, `limits.body_bytes`); the bitmap is null when the browser
 // cannot decode it, and the file goes as it is, for the server to say what is wrong with it.
 export async function fitted(file, limits) {
   let bitmap;
@@ -83,11 +83,12 @@ export async function fitted(file, limits) {
   } catch (error) {
     return { blob: file, bitmap: null, shrunk: 1 };
   }
-  const scale = Math.min(1, limits.read_side / Math.max(bitmap.width, bitmap.height));
+  const pixels = bitmap.width * bitmap.height;
+  const scale = Math.min(1, limits.read_side / Math.max(bitmap.width, bitmap.height), Math.sqrt(limits.max_pixels / pixels));
   if (scale === 1 && file.size <= limits.body_bytes) return { blob: file, bitmap, shrunk: 1 };
   const canvas = document.createElement("canvas");
-  canvas.width = Math.max(1, Math.round(bitmap.width * scale));
-  canvas.height = Math.max(1, Math.round(bitmap.height * scale));
+  canvas.width = Math.max(1, Math.floor(bitmap.width * scale));  // down: never a pixel over the limits
+  canvas.height = Math.max(1, Math.floor(bitmap.height * scale));
   canvas.getContext("2d").drawImage(bitmap, 0, 0, canvas.width, canvas.height);
   const blob = canvasPicture(canvas, "image/jpeg", JPEG_QUALITY);
   return { blob, bitmap, shrunk: canvas.width / bitmap.width };

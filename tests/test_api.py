@@ -4,6 +4,8 @@ one-line message when the training extra is missing."""
 from __future__ import annotations
 
 import json
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -213,3 +215,17 @@ def test_results_print_short_name_their_file_and_digits_lists_its_api(model, tmp
     with pytest.raises(DigitsError, match=f"^{blank}: no digit found"):
         model.pixels(blank)
     assert dir(digits) == ["__version__", "load_model", "train"]
+
+
+def test_the_readme_s_python_runs_as_it_stands(tmp_path):
+    """The README's Python example, run in a clone's layout: its files exist, and its training run
+    writes a model of its own, not the one the tutorial's `--config configs/linear.toml` writes."""
+    code = re.search(r"## From Python\n\n```python\n(.*?)```", (ROOT / "README.md").read_text(), re.S)[1]
+    for folder in ("configs", "examples"):
+        shutil.copytree(ROOT / folder, tmp_path / folder)
+    check = "\nassert result.digit == 7 and run.best_epoch >= 1\n"
+    ran = subprocess.run([sys.executable, "-c", code + check], cwd=tmp_path, capture_output=True, text=True)
+    assert ran.returncode == 0, ran.stderr
+    assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == [
+        "python.curves.png", "python.history.csv", "python.safetensors", "python.state.pt"
+    ]  # fmt: skip

@@ -138,7 +138,7 @@ def tiles(picture: Path) -> tuple[tuple[int, int], np.ndarray]:
 def test_info_draws_a_linear_models_ten_digit_templates(runs):
     result = run_digits("info", "linear.safetensors", "--weights", "templates.png", cwd=runs)
     assert result.returncode == 0, result.stderr
-    assert "linear.safetensors: a 784-10 network" in result.stdout  # the summary as before
+    assert "linear.safetensors: a 784-10 network, 7,850 parameters (30.7 KB as float32)" in result.stdout
     assert result.stderr.strip() == "The first layer's weights are drawn in templates.png"
     (width, height), pixels = tiles(runs / "templates.png")
     assert width == 5 * 125 and width > height  # ten tiles, two rows of five

@@ -51,6 +51,7 @@ def test_explain_shows_all_probabilities_and_relus_fired(trained, tmp_path, test
     lines = run_digits("predict", str(image), "--checkpoint", str(trained), "--explain").stdout.splitlines()
     bars = [line for line in lines if "│" in line]
     assert [line.split()[0] for line in bars] == [*"0123456789", "✗"]
+    assert bars[-1].endswith("%  not a digit")  # the ✗ row says what it is
     assert sum(line.startswith("  hidden layer") for line in lines) == len(widths)
 
 

@@ -58,8 +58,8 @@ def prediction(result: Prediction, top_k: int, layer_widths: list[int]) -> None:
     out.print(f"{escape(result.path)}: [bold]{_answer(result.digit)}[/] ({result.confidence:.1%}{unsure}){then}")
     if result.relus_fired is not None:
         for digit, probability in enumerate(result.probabilities):
-            label = digit if digit < 10 else "✗"  # the eleventh answer: not a digit
-            out.print(f"  {label} │{'█' * round(probability * 40):<40} {probability:6.1%}", markup=False)
+            label, legend = (digit, "") if digit < 10 else ("✗", "  not a digit")  # the eleventh answer
+            out.print(f"  {label} │{'█' * round(probability * 40):<40} {probability:6.1%}{legend}", markup=False)
         for i, (count, width) in enumerate(zip(result.relus_fired, layer_widths, strict=True), 1):
             out.print(f"  hidden layer {i}: {count} of {width} ReLUs fired ({count / width:.0%})", markup=False)
 
@@ -188,10 +188,8 @@ def _pixel_shades(pixels: np.ndarray) -> Text:
 def model_summary(summary: ModelSummary, config_toml: str) -> None:
     sizes = layers_text(summary.layer_sizes)
     total = summary.parameters
-    out.print(
-        f"{summary.checkpoint}: a {sizes} network, {total:,} parameters ({total * 4 / 2**20:.1f} MB as float32)\n",
-        markup=False,
-    )
+    size = f"{total * 4 / 2**20:.1f} MB" if total * 4 >= 2**20 else f"{total * 4 / 2**10:.1f} KB"
+    out.print(f"{summary.checkpoint}: a {sizes} network, {total:,} parameters ({size} as float32)\n", markup=False)
     table = Table("layer", "weights", "biases", "parameters", "activations (one image)")
     for layer in summary.layers:
         rows, columns = layer.weights

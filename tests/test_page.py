@@ -249,6 +249,52 @@ def test_the_strip_and_keeping_a_drawing(page, tmp_path):
     assert page.locator("#strip li").count() == 2  # the 1, kept on the way
 
 
+def test_the_strip_labels_each_drawing_with_its_own_reading(page):
+    stroke(page, SEVEN)
+    read_as(page, "7")
+    page.set_input_files("#file", str(ROOT / "examples" / "two.jpg"))  # the drawn 7 goes to the strip
+    read_as(page, "2")
+    page.set_input_files("#file", str(ROOT / "examples" / "four.png"))  # and the photo of a 2
+    read_as(page, "4")
+    captions = page.locator("#strip li span").all_text_contents()
+    labels = [b.get_attribute("aria-label") for b in page.locator("#strip button").all()]
+    assert [c.split()[0] for c in captions] == ["2", "7"], captions
+    assert labels[1].startswith("Bring back the drawing read as 7 (")
+    page.click("#clear")
+    stroke(page, [(20, 140), (260, 140)])  # a line across the pad, then cleared whatever it was read as
+    page.wait_for_function("document.getElementById('status').textContent !== ''", timeout=10_000)
+    page.click("#clear")
+    assert "null" not in page.text_content("#strip") + "".join(
+        b.get_attribute("aria-label") for b in page.locator("#strip button").all()
+    )
+
+
+def test_a_drawing_cleared_while_it_is_read_reaches_the_strip_once(page):
+    network = page.context.new_cdp_session(page)  # every request takes 800 ms more
+    conditions = {"offline": False, "latency": 800, "downloadThroughput": -1, "uploadThroughput": -1}
+    network.send("Network.emulateNetworkConditions", conditions)
+    stroke(page, SEVEN)
+    page.wait_for_function("document.getElementById('confidence').textContent === 'reading…'")
+    page.click("#clear")
+    assert page.locator("#strip li").count() == 1
+    assert page.locator("#strip button").get_attribute("aria-label") == "Bring back the drawing not read yet"
+    page.click("#strip button")  # brought back, it is read
+    read_as(page, "7")
+    assert page.locator("#strip li").get_attribute("aria-current") == "true"  # marked: it is on the pad
+    page.click("#clear")  # cleared again as it was: back in its place, not a second time
+    assert page.locator("#strip li").count() == 1 and page.locator("#strip li[aria-current]").count() == 0
+
+
+def test_an_empty_file_is_caught_in_the_browser(page, tmp_path):
+    sent = reads_sent(page)
+    empty = tmp_path / "empty.png"
+    empty.write_bytes(b"")
+    page.set_input_files("#file", str(empty))
+    assert page.text_content("#message") == "empty.png is empty (0 bytes): pick a photo or a scan."
+    page.wait_for_timeout(300)
+    assert sent == []
+
+
 def test_a_number_on_the_wide_pad(page):
     page.click("#mode-number")
     assert page.locator("#pad").bounding_box()["width"] > 2 * page.locator("#pad").bounding_box()["height"]

@@ -26,7 +26,8 @@ let mode = "digit";
 let strokes = [];  // the drawing: each {width, points: [[x, y], …]}
 let stroke = null;  // the stroke being drawn
 let photo = null;  // a photo on the pad: {file, bitmap, left, top, scale}
-let latest = null;  // what the pad was last read as: {ok, answer, fit}
+let latest = null;  // what the drawing on the pad was read as, {ok, answer, fit}; null until it is read
+let onPad = null;  // the strip's item brought back onto the pad, while the pad still holds it unchanged
 let thin = false;
 let timer = null;
 let limits = { read_side: 2560, body_bytes: 10 * 2 ** 20, max_pixels: 24e6 };  // until the server says its own
@@ -71,7 +72,7 @@ pad.addEventListener("pointermove", (event) => {
   const wasTap = !moved(stroke);
   stroke.points.push(point(event));
   if (!moved(stroke)) return;
-  if (wasTap) changed();  // the drawing changes from here: its last reading no longer holds
+  if (wasTap) drawingChanged();  // from here: its last reading no longer holds
   drawStroke({ width: stroke.width, points: stroke.points.slice(-2) });
   readSoon();
 });
@@ -81,11 +82,17 @@ for (const name of ["pointerup", "pointercancel"]) {
     const ended = stroke;
     stroke = null;
     if (!moved(ended) && mode === "digit") return;  // a tap: nothing drawn, nothing read
-    if (!moved(ended)) changed();
+    if (!moved(ended)) drawingChanged();
     strokes.push(ended);
     redraw();
     readSoon();
   });
+}
+
+function drawingChanged() {
+  changed();
+  latest = null;
+  unmark();
 }
 
 function changed() {
@@ -134,34 +141,56 @@ async function send(blob, name, fit) {
   return result;
 }
 
-function keep() {
-  if (!latest?.ok || (!strokes.length && !photo)) return;
-  const item = { mode, strokes, photo, latest, picture: pad.toDataURL() };
+// The drawing on the pad, kept in the strip with what it was read as, even when it was not read yet
+// (cleared, or the mode switched, while its read was in flight): brought back, it is read again.
+function keep(reading) {
+  if (!strokes.length && !photo) return;
+  const strip = document.getElementById("strip");
+  if (onPad) {  // brought back from the strip and left as it was: it goes back to the front, once
+    strip.prepend(onPad.entry);
+    unmark();
+    return;
+  }
+  const item = { mode, strokes, photo, latest: reading?.ok ? reading : null, picture: pad.toDataURL() };
   const button = document.createElement("button");
   button.type = "button";
   const image = new Image();
   image.src = item.picture;
   image.alt = "";
   const caption = document.createElement("span");
-  const answer = latest.answer;
-  caption.textContent = mode === "number" ? answer.number
-    : answer.not_a_digit ? "✗" : `${answer.digit} (${(answer.confidence * 100).toFixed(0)}%)`;
+  const [shown, said] = readAs(item.latest?.answer);
+  caption.textContent = shown;
   button.append(image, caption);
-  button.setAttribute("aria-label", `Bring back the drawing read as ${caption.textContent}`);
+  button.setAttribute("aria-label", `Bring back the drawing ${said}`);
   button.addEventListener("click", () => restore(item));
-  const strip = document.getElementById("strip");
-  const entry = document.createElement("li");
-  entry.append(button);
-  strip.prepend(entry);
+  item.entry = document.createElement("li");
+  item.entry.append(button);
+  strip.prepend(item.entry);
   while (strip.children.length > STRIP_LENGTH) strip.lastChild.remove();
   document.getElementById("strip-empty").hidden = true;
 }
 
+// What a strip item shows, and what it says to a screen reader, for a reading (none: not read yet).
+function readAs(answer) {
+  if (!answer) return ["…", "not read yet"];
+  if (mode === "number") return answer.number === null ? ["–", "read as no number"] : [answer.number, `read as ${answer.number}`];
+  if (answer.not_a_digit) return ["✗", "read as not a digit"];
+  if (answer.digit === null) return ["–", "read as no digit"];
+  const shown = `${answer.digit} (${(answer.confidence * 100).toFixed(0)}%)`;
+  return [shown, `read as ${shown}`];
+}
+
+function unmark() {
+  onPad?.entry.removeAttribute("aria-current");
+  onPad = null;
+}
+
 function clear() {
-  keep();
+  keep(latest);
   changed();
   strokes = [];
   photo = null;
+  latest = null;
   redraw();
   showBlank();
 }
@@ -172,13 +201,15 @@ function restore(item) {
   strokes = item.strokes;
   photo = item.photo;
   redraw();
+  onPad = item;
+  item.entry.setAttribute("aria-current", "true");  // marked in the strip while it is on the pad
   latest = item.latest;
-  show(latest);
+  if (latest) show(latest); else readSoon();
 }
 
 function undo() {
   if (!strokes.length) return;
-  changed();
+  drawingChanged();
   strokes = strokes.slice(0, -1);
   redraw();
   readSoon();
@@ -217,7 +248,12 @@ async function readFile(file) {
     message.textContent = `${file.name || "That"} is not an image: pick a photo or a scan (PNG, JPEG, WebP…).`;
     return;
   }
+  if (file.size === 0) {
+    message.textContent = `${file.name || "That file"} is empty (0 bytes): pick a photo or a scan.`;
+    return;
+  }
   changed();
+  const before = latest;  // the drawing's own reading, for the strip: the photo's is about to replace it
   const { blob, bitmap, shrunk } = await fitted(file, limits);
   const scale = bitmap ? Math.min(pad.width / bitmap.width, pad.height / bitmap.height) : 1;
   const left = bitmap ? (pad.width - bitmap.width * scale) / 2 : 0;
@@ -230,7 +266,8 @@ async function readFile(file) {
     return;
   }
   const answer = latest;
-  keep();
+  keep(before);
+  unmark();
   strokes = [];
   photo = { file, bitmap, left, top, scale };
   redraw();

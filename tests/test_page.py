@@ -295,6 +295,23 @@ def test_an_empty_file_is_caught_in_the_browser(page, tmp_path):
     assert sent == []
 
 
+def test_a_screen_reader_hears_the_answer_once_and_each_part_by_name(page):
+    stroke(page, SEVEN)
+    read_as(page, "7")
+    live = page.evaluate(
+        "() => [...document.querySelectorAll('output, [role=status], [aria-live]:not([aria-live=off])')].map(e => e.id)"
+    )
+    assert live == ["status"]  # the big digit is for the eye; the status sentence says it
+    digit, card = page.locator("#digit").bounding_box(), page.locator(".reading").bounding_box()
+    assert card["y"] <= digit["y"] and digit["y"] + digit["height"] <= card["y"] + card["height"]  # in sight
+    assert page.get_attribute("#pad", "role") == "img" and "Drawing pad" in page.get_attribute("#pad", "aria-label")
+    meters = page.locator("#bars [role=meter]")
+    assert meters.count() == 11
+    assert float(meters.nth(7).get_attribute("aria-valuenow")) > 90  # the 7's probability, in percent
+    assert page.locator("#bars [role=img]").get_attribute("aria-label") == "not a digit"  # not "multiplication x"
+    assert page.locator(".bars-head").inner_text().split() == ["score", "probability"]
+
+
 def test_a_number_on_the_wide_pad(page):
     page.click("#mode-number")
     assert page.locator("#pad").bounding_box()["width"] > 2 * page.locator("#pad").bounding_box()["height"]

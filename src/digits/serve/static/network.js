@@ -123,9 +123,11 @@ function showOutputs(scores, probabilities) {
     const row = document.createElement("li");
     const p = probabilities ? probabilities[i] : 0;
     const score = scores ? scores[i].toFixed(2) : "";
-    row.innerHTML = `<span>${name === "not a digit" ? "✗" : name}</span><span class="score">${score}</span>` +
-      `<span class="bar"><span style="width:${(p * 100).toFixed(1)}%"></span></span>` +
-      `<span>${probabilities ? `${(p * 100).toFixed(1)}%` : ""}</span>`;
+    const answer = name === "not a digit" ? '<span role="img" aria-label="not a digit">✗</span>' : name;
+    const shown = probabilities ? `${(p * 100).toFixed(1)}%` : "";
+    row.innerHTML = `<span>${answer}</span><span class="score" aria-label="score ${score}">${score}</span>` +
+      `<span class="bar" role="meter" aria-valuemin="0" aria-valuemax="100" aria-valuenow="${(p * 100).toFixed(1)}" ` +
+      `aria-label="probability"><span style="width:${(p * 100).toFixed(1)}%"></span></span><span>${shown}</span>`;
     return row;
   }));
 }

@@ -355,9 +355,20 @@ def test_drawing_with_a_finger_on_a_phone(browser, server):
 def test_the_layout_holds_still_and_fits(page, browser, server):
     card = page.locator(".answer").bounding_box()
     seen = page.locator("#seen").bounding_box()
+    layers = [grid.bounding_box() for grid in page.locator("#layers canvas").all()]
     stroke(page, SEVEN)
     read_as(page, "7")
     assert page.locator(".answer").bounding_box() == card and page.locator("#seen").bounding_box() == seen
+    assert [grid.bounding_box() for grid in page.locator("#layers canvas").all()] == layers  # no layer moves
+    for width, height in ((1440, 900), (390, 844)):  # where longer captions once moved the layers, or swapped them
+        other = browser.new_page(viewport={"width": width, "height": height})
+        other.goto(server)
+        other.wait_for_function("document.getElementById('model').textContent.includes('parameters')")
+        layers = [grid.bounding_box() for grid in other.locator("#layers canvas").all()]
+        stroke(other, SEVEN)
+        read_as(other, "7")
+        assert [grid.bounding_box() for grid in other.locator("#layers canvas").all()] == layers, (width, height)
+        other.close()
     for width, height in ((375, 740), (740, 360)):  # a phone upright and on its side
         phone = browser.new_page(viewport={"width": width, "height": height}, has_touch=True)
         phone.goto(server)

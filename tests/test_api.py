@@ -60,7 +60,7 @@ def test_predict_many_reads_the_rest_when_one_file_is_bad(model, tmp_path):
     broken.write_bytes(b"not an image")
     results = model.predict_many([SEVEN, broken, ROOT / "examples" / "four.png"])
     assert [r.digit for r in results] == [7, None, 4]
-    assert results[1].failed and "not an image Pillow can read" in results[1].error
+    assert results[1].failed and "not a picture digits can read (PNG, JPEG, GIF, BMP, TIFF, WebP…)" in results[1].error
     arrays = model.predict_many([np.asarray(Image.open(SEVEN)), np.zeros((40, 40))])
     assert arrays[0].digit == 7 and arrays[1].digit is None and "no digit found" in arrays[1].error
 

@@ -53,7 +53,7 @@ def test_bad_file_is_reported_and_the_others_still_served(trained, tmp_path, tes
     assert [line.split(":")[0] for line in result.stdout.splitlines()] == [str(good[0]), str(good[1])]
     assert result.stderr.splitlines() == [
         f"Reading with {trained}",
-        f"error: {bad}: not an image Pillow can read",
+        f"error: {bad}: not a picture digits can read (PNG, JPEG, GIF, BMP, TIFF, WebP…)",
         f"error: {empty}: empty file (0 bytes)",
     ]
 

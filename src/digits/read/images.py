@@ -103,7 +103,7 @@ def _opened(source: Path | BinaryIO, name: str | None, max_pixels: int = MAX_PIX
     except PermissionError:
         raise DigitsError(f"{path}: permission denied") from None
     except Image.UnidentifiedImageError:
-        raise DigitsError(f"{path}: not an image Pillow can read") from None
+        raise DigitsError(f"{path}: not a picture digits can read (PNG, JPEG, GIF, BMP, TIFF, WebP…)") from None
     except (OSError, SyntaxError, ValueError) as e:
         raise DigitsError(f"{path}: cannot decode image ({e})") from None
 

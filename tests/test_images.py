@@ -135,7 +135,10 @@ def _truncated_png(test_split) -> bytes:
 
 
 BAD_FILES = {
-    "notes.png": (lambda split: b"shopping list: eggs, milk", "not a picture digits can read (PNG, JPEG, GIF, BMP, TIFF, WebP…)"),
+    "notes.png": (
+        lambda split: b"shopping list: eggs, milk",
+        "not a picture digits can read (PNG, JPEG, GIF, BMP, TIFF, WebP…)",
+    ),
     "truncated.png": (_truncated_png, "cannot decode image (image file is truncated"),
     "empty.png": (lambda split: b"", "empty file (0 bytes)"),
     "huge.png": (

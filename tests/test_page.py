@@ -160,7 +160,9 @@ def test_files_that_are_not_images_leave_the_drawing(page, tmp_path):
     fake.write_text("not a picture either")
     page.set_input_files("#file", str(fake))
     page.wait_for_function("document.getElementById('message').textContent.startsWith('holiday.png')")
-    assert page.text_content("#message") == "holiday.png: not a picture digits can read (PNG, JPEG, GIF, BMP, TIFF, WebP…)"
+    assert (
+        page.text_content("#message") == "holiday.png: not a picture digits can read (PNG, JPEG, GIF, BMP, TIFF, WebP…)"
+    )
     dropped = page.evaluate_handle(
         "() => { const t = new DataTransfer(); t.items.add(new File(['a, b'], 'table.csv', {type: 'text/csv'}));"
         " return t; }"

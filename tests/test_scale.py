@@ -51,4 +51,4 @@ def test_a_two_worker_cluster_reads_600_files_as_predict_does(tmp_path):
     assert len(got) == len(expected) == 600
     for mine, theirs in zip(got, expected, strict=True):
         assert same(mine, theirs), (mine, theirs)
-    assert got[7]["failed"] and "not an image" in got[7]["error"]
+    assert got[7]["failed"] and "not a picture digits can read" in got[7]["error"]

@@ -64,7 +64,13 @@ def test_a_blank_page_is_no_digit(client):
 @pytest.mark.parametrize(
     "method, path, body, status, message",
     [
-        ("POST", "/api/predict", b"not an image", 400, "request body: not a picture digits can read (PNG, JPEG, GIF, BMP, TIFF, WebP…)"),
+        (
+            "POST",
+            "/api/predict",
+            b"not an image",
+            400,
+            "request body: not a picture digits can read (PNG, JPEG, GIF, BMP, TIFF, WebP…)",
+        ),
         ("POST", "/api/predict", b"", 400, "no image in the request body"),
         ("POST", "/api/predict", b"x" * (MAX_BODY + 1), 413, "over the limit of 10,485,760 bytes"),
         (

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any, get_type_hints
 
 from ..errors import ConfigError
-from ..read.datasets import SOURCES
 
 DEFAULT_CONFIG_PATH = Path("configs/default.toml")
+SOURCES = ("sample", "mnist", "folder")
 SCHEDULES = ("cosine", "onecycle", "constant")
 
 

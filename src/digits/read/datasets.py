@@ -19,7 +19,6 @@ from .images import list_images
 SAMPLE_DIR = Path(str(files("digits") / "mnist_sample"))  # 8,000 MNIST training digits
 TEST_DIR = Path(str(files("digits") / "mnist_test"))  # MNIST's official 10,000 test digits
 CLASSES = [str(digit) for digit in range(10)]
-SOURCES = ("sample", "mnist", "folder")  # data.source: the bundled sample, MNIST's IDX files, a folder of images
 NOT_A_DIGIT = "not a digit"  # the eleventh class, of a model trained with data.non_digits
 
 
@@ -48,9 +47,8 @@ def load_test_split(source: str, path: str, image_size: int) -> Digits:
 
 
 def source_path(source: str, path: str) -> Path:
-    """data.path, for the sources that read a directory ("mnist" to train, "folder")."""
-    if source not in SOURCES:
-        raise DigitsError(f'data.source: unknown source "{source}"')
+    """data.path, for the sources that read a directory ("mnist" to train, "folder"; the config checks
+    data.source is one of them)."""
     if not path:
         raise DigitsError(f'data.path: source "{source}" reads a directory; set data.path in the config')
     return Path(path)

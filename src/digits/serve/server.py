@@ -192,11 +192,10 @@ async def _received_image(request: Request) -> AsyncIterator[tuple[str, bytes]]:
     if declared > DRAIN_UP_TO:
         raise too_large  # not worth reading: the connection is closed on it
     budget: BodyBudget = request.app.state.bodies
+    full, refusal = busy("too many uploads under way"), None
     held = min(declared, limits.max_body + 1)  # bytes taken from the budget, given back when the request is done
     if not budget.take(held):
-        held, refusal = 0, busy("too many uploads under way")
-    else:
-        refusal = None
+        held, refusal = 0, full
     try:
         chunks, received = [], 0
         async for chunk in _arriving(request, limits):
@@ -205,7 +204,7 @@ async def _received_image(request: Request) -> AsyncIterator[tuple[str, bytes]]:
                 refusal, chunks = too_large, []
             elif refusal is None and received > held:  # a body with no Content-Length, or more than it said
                 if not budget.take(received - held):
-                    refusal, chunks = busy("too many uploads under way"), []
+                    refusal, chunks = full, []
                 else:
                     held = received
             if refusal is None:

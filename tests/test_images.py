@@ -358,6 +358,19 @@ def test_show_on_a_page_with_no_digit_shows_what_it_measured(tmp_path):
     assert any(set(line.strip()) & set("░▒▓█") for line in lines[1:-2])  # the speck, drawn
     assert lines[-2:] == [
         "No mark here looks like writing: each is too small, too faint or too thin for a stroke.",
-        f"{path}: no digit found (the image is blank)",
+        f"{path}: no digit found (only long straight lines, taken for the page's printed lines)",
     ]
     assert json.loads(run_digits("show", str(path), "--json").stdout)["number"] is None
+
+
+def test_a_long_straight_stroke_is_not_called_blank(tmp_path):
+    """A line drawn across the pad is taken out as a printed line would be, and the answer says so."""
+    pad = Image.new("L", (280, 280), 255)
+    ImageDraw.Draw(pad).line([(20, 140), (260, 140)], fill=0, width=20)
+    pad.save(tmp_path / "line.png")
+    Image.new("L", (280, 280), 255).save(tmp_path / "blank.png")
+    lines = run_digits("predict", str(tmp_path / "line.png"), str(tmp_path / "blank.png")).stdout.splitlines()
+    assert lines == [
+        f"{tmp_path / 'line.png'}: no digit found (only long straight lines, taken for the page's printed lines)",
+        f"{tmp_path / 'blank.png'}: no digit found (the image is blank)",
+    ]

@@ -134,14 +134,17 @@ def find_ink(gray: np.ndarray, name: str = "image") -> Ink:
     share = _ink_share(work, sharp_steps=page is not None)
     paper = _noise(share)  # measured before lines are taken out, which leaves their traces
     level, noise = paper
-    before = share.shape
+    with_lines, on_page = share, off_page
     share, angle = without_lines(share, faintest=min(max(level + LINE_OVER_NOISE * noise, LINE_FAINTEST), MIN_INK / 2))
     if angle:  # what the turn brings in at the corners is off the page: the picture's own edge lies there
-        off_page = _turned_mask(np.zeros(before, dtype=bool) if off_page is None else off_page, angle)
+        off_page = _turned_mask(np.zeros(with_lines.shape, dtype=bool) if off_page is None else off_page, angle)
         frame = frame.turned(angle, (share.shape[1], share.shape[0]))
     labels, marks, specks = find_marks(share, paper, off_page)
     if not marks:
-        raise NoDigitFound(f"{name}: no digit found (the image is blank)", np.round(share * 255).astype(np.uint8))
+        # a page of printed lines only, or a person's long straight stroke taken for one: not blank
+        lines_only = bool(find_marks(with_lines, paper, on_page)[1])
+        why = "only long straight lines, taken for the page's printed lines" if lines_only else "the image is blank"
+        raise NoDigitFound(f"{name}: no digit found ({why})", np.round(share * 255).astype(np.uint8))
     return Ink(share, labels, marks, digit_marks(labels, share, marks), frame, specks)
 
 

@@ -334,6 +334,22 @@ def test_a_number_on_the_wide_pad(page):
     read_as(page, "2026")
 
 
+def test_a_number_fits_a_phone_with_labels_one_can_read(browser, server):
+    phone = browser.new_page(viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True)
+    phone.goto(server)
+    phone.wait_for_function("document.getElementById('model').textContent.includes('parameters')")
+    phone.click("#mode-number")
+    phone.set_input_files("#file", str(ROOT / "examples" / "price.png"))
+    read_as(phone, "12.50")
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scrolling
+    on_screen = phone.evaluate(
+        """() => { const c = document.getElementById('boxes');
+        return parseFloat(c.getContext('2d').font.match(/([0-9.]+)px/)[1]) * c.getBoundingClientRect().width / c.width; }"""
+    )
+    assert on_screen >= 12  # the boxes' labels, in CSS pixels
+    phone.close()
+
+
 def test_drawing_with_a_finger_on_a_phone(browser, server):
     phone = browser.new_page(viewport={"width": 375, "height": 740}, has_touch=True, is_mobile=True)
     phone.goto(server)

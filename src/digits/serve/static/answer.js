@@ -2,6 +2,8 @@
 // matrix it read; for a number, each mark's box drawn over the pad.
 "use strict";
 
+const LABEL_PX = 12;  // a box's label on the screen, at the least: legible on a phone
+
 const digit = document.getElementById("digit");
 const confidence = document.getElementById("confidence");
 const status = document.getElementById("status");
@@ -77,12 +79,18 @@ export function showNumber(answer, fit) {
   clearBoxes();
   const pen = boxes.getContext("2d");
   pen.lineWidth = 2;
-  pen.font = "bold 16px system-ui, sans-serif";
+  // the pad is drawn at 840 pixels and shown at the screen's width: the labels' size is set on the screen
+  const px = Math.max(16, Math.ceil(LABEL_PX * boxes.width / boxes.getBoundingClientRect().width));
+  pen.font = `bold ${px}px system-ui, sans-serif`;
   for (const mark of answer.digits) {
     const [left, top, right, bottom] = mark.box.map((v, i) => v * fit.scale + (i % 2 ? fit.dy : fit.dx));
     pen.strokeStyle = pen.fillStyle = mark.kind === "digit" ? (mark.unsure ? "#8a4b00" : "#1a56db") : "#777";
     pen.strokeRect(left, top, right - left, bottom - top);
-    pen.fillText(mark.kind === "not a digit" ? "✗" : mark.text.slice(0, 12), left + 2, Math.max(14, top - 4));
+    pen.fillText(mark.kind === "not a digit" ? "✗" : mark.text.slice(0, 12), left + 2, Math.max(px - 2, top - 4));
+    if (mark.kind === "digit") {  // its confidence under it, where the next box's label cannot run into it
+      const sure = `${Math.round(mark.confidence * 100)}%`;
+      pen.fillText(sure, left + 2, Math.min(boxes.height - 2, bottom + px));
+    }
   }
   if (answer.number === null) return showError(answer.error);
   const read = answer.digits.filter((mark) => mark.kind === "digit");

@@ -54,7 +54,7 @@ from digits.read.checkpoint import ModelFile, load_model_file
 from digits.read.datasets import CLASSES, TEST_DIR, Digits, load_idx_dir, resize
 from digits.read.forward import UNSURE_BELOW, answers, probabilities
 from digits.read.framing import read_digit_image
-from digits.read.images import open_grayscale
+from digits.read.images import open_colours
 from digits.read.number import read_number
 
 SEED = 0
@@ -167,7 +167,7 @@ def run_blanks(
         seen = pipeline(path, model.image_size)
         answer = None if seen is None else int(answers(probabilities(model, seen[None]))[0])
         found = answer is not None and answer < len(CLASSES)  # "not a digit" is no digit found
-        number = read_number(model, str(path), open_grayscale(path)).number
+        number = read_number(model, str(path), open_colours(path)).number
         digit_found, number_found = digit_found + found, number_found + bool(number)
         if failures is not None and (found or number) and saved < SAVED_FAILURES_PER_KIND:
             digit = answer if found else "nothing"
@@ -196,7 +196,7 @@ def run_numbers(
         chosen = np.arange(start, start + length) % len(digits.labels)
         page = number_page(rng, digits.images[chosen], GAP_BANDS[band])
         path = finish(page, rng, workdir / f"number-{finish.__name__}-{i:04d}")
-        reading = read_number(model, str(path), open_grayscale(path))
+        reading = read_number(model, str(path), open_colours(path))
         truth = "".join(str(label) for label in digits.labels[chosen])
         right[i] = reading.number == truth
         if failures is not None and not right[i] and saved < SAVED_FAILURES_PER_KIND:

@@ -28,7 +28,7 @@ from preprocessing import mnist_digits, table
 from renderings import NUMBER_PAPERS
 
 from digits.read.checkpoint import load_model_file
-from digits.read.images import open_grayscale
+from digits.read.images import open_colours
 from digits.read.number import read_number
 
 SEED = 20
@@ -135,7 +135,7 @@ def main() -> None:
                     path = finish(page, rng, Path(tmp) / f"{p}-{k}-{i:04d}")
                     labels = iter(digits.labels[chosen])
                     truth = "".join(str(next(labels)) if mark == "d" else mark for mark in pattern)
-                    reading = read_number(model, str(path), open_grayscale(path))
+                    reading = read_number(model, str(path), open_colours(path))
                     right[name, paper].append(reading.number == truth)
                     if args.save_failures and reading.number != truth:
                         args.save_failures.mkdir(parents=True, exist_ok=True)

@@ -329,7 +329,7 @@ def test_a_number_on_the_wide_pad(page):
     assert boxes > 0  # each digit's box drawn over the pad
     page.click("#mode-digit")  # the drawing goes to the strip; a photo is read again in the other mode
     page.set_input_files("#file", str(ROOT / "examples" / "2026.png"))
-    page.wait_for_function("document.getElementById('status').textContent.startsWith('Not a digit')")  # 4 of them
+    page.wait_for_function("!document.getElementById('status').textContent.includes('number')")  # one digit
     page.click("#mode-number")
     read_as(page, "2026")
 

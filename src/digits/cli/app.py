@@ -68,6 +68,7 @@ def _options(
 # Each command with its name where it is not the function's, and its line in `digits --help`, in that order.
 COMMANDS = [
     (training.train, None, "Train the network; see training and validation loss each epoch."),
+    (training.train_ink, "train-ink", "Train the ink finder on pages drawn at random."),
     (training.lr_find, "lr-find", "Sweep the learning rate over a few hundred batches; suggest one."),
     (training.evaluate, None, "Measure a trained model and show where it goes wrong."),
     (reading.predict, None, "Read the digit in each image: a photo, a scan or a drawing."),

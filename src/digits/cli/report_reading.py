@@ -98,8 +98,8 @@ def _box(box: tuple[int, int, int, int]) -> str:
 
 
 def page_view(result: NumberReading) -> None:
-    """The ink `read` found on the page (paper, light and printed lines taken out), as shades, with
-    each digit's box drawn round it and labelled with its reading; then the reading itself."""
+    """The ink `read` found on the page (the ink finder's map: how likely each pixel is handwriting),
+    as shades, with each digit's box drawn round it and labelled with its reading; then the reading itself."""
     height, width = result.ink.shape
     cell = max(1, -(-width // max(out.width - 2, 20)))  # pixels a character is wide; twice that tall
     grid = _shaded(result.ink, cell)
@@ -112,11 +112,11 @@ def page_view(result: NumberReading) -> None:
     lines = ["".join(row).rstrip() for row in grid]
     inked = [i for i, line in enumerate(lines) if line]  # blank paper above and below: one line of it
     if not inked:
-        out.print("(no ink at all: the page is paper, once its shading and printed lines are taken out)\n")
+        out.print("(no ink at all: the ink finder takes all of the page for paper, light and print)\n")
     else:
         out.print(Text("\n".join(lines[max(inked[0] - 1, 0) : inked[-1] + 2]) + "\n"))
         if not result.digits:
-            out.print("No mark here looks like writing: each is too small, too faint or too thin for a stroke.")
+            out.print("No mark here is writing: each is too small, or the finder is unsure it is handwriting.")
     number_reading(result)
 
 

@@ -118,6 +118,20 @@ def training_summary(result: TrainResult, patience: int) -> None:
     out.print(f"Read with it: digits predict IMAGE --checkpoint {result.output}", markup=False)
 
 
+def ink_epoch(row: dict) -> None:
+    """The ink finder's training as it goes: the pages drawn, then a row per epoch."""
+    if "drawn" in row:
+        out.print(f"Drew {row['drawn']:,} pages in {row['seconds']:.0f}s", markup=False)
+        out.print(f"{'epoch':>5}  {'train loss':>10}  {'val loss':>8}  {'time':>6}", markup=False)
+        return
+    seconds = f"{row['seconds']:.0f}s"
+    out.print(f"{row['epoch']:>5}  {loss_text(row['train_loss']):>10}  {loss_text(row['val_loss']):>8}  {seconds:>6}")
+
+
+def ink_saved(path: object) -> None:
+    out.print(f"Saved {path}; read with it: DIGITS_INK_FINDER={path} digits predict IMAGE", markup=False)
+
+
 def training_stopped(result: TrainResult, command: str) -> None:
     how = result.stopped.capitalize()
     if result.saved:

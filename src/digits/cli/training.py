@@ -99,6 +99,40 @@ def train(
     report_training.training_summary(result, cfg.train.patience)
 
 
+def train_ink(
+    config: Annotated[
+        Path, typer.Option(metavar="FILE", help="TOML config of the pages, the network and its training.")
+    ] = Path("configs/ink.toml"),
+    epochs: Annotated[int | None, typer.Option(metavar="N", help="Passes over the drawn pages.")] = None,
+    seed: Annotated[int | None, typer.Option(metavar="N", help="Seed for the pages and the initial weights.")] = None,
+    off: Annotated[
+        list[str] | None,
+        typer.Option(metavar="GROUP", help="Leave a factor group out of the pages (repeatable), to test on it."),
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option(metavar="FILE", help="Where to save the weights (.safetensors).")
+    ] = None,
+    data_path: Annotated[
+        Path | None, typer.Option(metavar="DIR", help="MNIST's folder (pages.path), whose training digits are written.")
+    ] = None,
+) -> None:
+    """Train the ink finder on pages drawn at random; see training and validation loss each epoch.
+
+    A small convolutional network learns which pixels are handwritten ink, on pages whose paper,
+    light, print, ink, pose and camera are drawn at random. `digits predict` and `read` use the
+    finder shipped with digits; this retrains it from its config (configs/ink.toml).
+    """
+    with needs_extra("training"):
+        from ..learn.ink_finder import load_ink_config, train_finder
+
+    overrides = {"train.epochs": epochs, "train.seed": seed, "pages.off": off}
+    overrides["train.output"] = None if output is None else str(output)
+    overrides["pages.path"] = None if data_path is None else str(data_path)
+    cfg = load_ink_config(config, overrides)
+    saved = train_finder(cfg, report_training.ink_epoch)
+    report_training.ink_saved(saved)
+
+
 def lr_find(
     config: ConfigOption = None,
     start: Annotated[float, typer.Option(metavar="RATE", help="Learning rate of the first batch.")] = 1e-5,

@@ -102,13 +102,14 @@ RULES: dict[str, tuple[Any, str]] = {
 }
 
 
-def load_config(path: Path | None = None, overrides: dict[str, Any] | None = None) -> Config:
-    """Read `path` (default: configs/default.toml if present), then apply `overrides`.
+def load_config(path: Path | None = None, overrides: dict[str, Any] | None = None, kind: type = Config) -> Any:
+    """Read `path` (default for a Config: configs/default.toml if present), then apply `overrides`.
+    `kind` is the config's class: Config, or another of sections of the same kind (the ink finder's).
 
     `overrides` maps dotted keys ("train.lr") to values given on the command line; None values
     are ignored. Any problem raises ConfigError naming the file or flag and the key.
     """
-    if path is None:
+    if path is None and kind is Config:
         path = DEFAULT_CONFIG_PATH if DEFAULT_CONFIG_PATH.is_file() else None
     raw: dict[str, Any] = {}
     origin = "built-in defaults"
@@ -122,13 +123,14 @@ def load_config(path: Path | None = None, overrides: dict[str, Any] | None = Non
             raise ConfigError(f"{path}: cannot read config file ({e})") from None
         except tomllib.TOMLDecodeError as e:
             raise ConfigError(f"{path}: invalid TOML: {e}") from None
-    config = config_from_dict(raw, origin)
+    config = config_from_dict(raw, origin, kind)
     for key, value in (overrides or {}).items():
         if value is not None:
             section, name = key.split(".")
             flag = "--" + name.replace("_", "-")
-            setattr(getattr(config, section), name, _checked(key, value, flag))
-            config.flags.add(key)
+            setattr(getattr(config, section), name, _checked(key, value, flag, config))
+            if isinstance(config, Config):  # the ink finder's config says nothing of flags
+                config.flags.add(key)
     return config
 
 
@@ -160,9 +162,9 @@ def setting_key(name: str) -> str:
     )
 
 
-def config_from_dict(raw: dict[str, Any], origin: str) -> Config:
-    """Build a Config from parsed TOML (or a checkpoint's stored config); `origin` names it in errors."""
-    config = Config()
+def config_from_dict(raw: dict[str, Any], origin: str, kind: type = Config) -> Any:
+    """Build a config of `kind` from parsed TOML (or a checkpoint's stored config); `origin` names it in errors."""
+    config = kind()
     sections = {f.name: getattr(config, f.name) for f in dataclasses.fields(config)}
     for section_name, table in raw.items():
         home = [
@@ -182,7 +184,7 @@ def config_from_dict(raw: dict[str, Any], origin: str) -> Config:
             key = f"{section_name}.{name}"
             if name not in names:
                 raise ConfigError(f"{origin}: unknown key {key}{_suggest(name, names)}")
-            setattr(section, name, _checked(key, value, f"{origin}: {key}"))
+            setattr(section, name, _checked(key, value, f"{origin}: {key}", config))
     return config
 
 
@@ -201,9 +203,9 @@ def config_to_toml(config: Config | dict[str, dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def _checked(key: str, value: Any, where: str) -> Any:
+def _checked(key: str, value: Any, where: str, config: Any) -> Any:
     section, name = key.split(".")
-    expected = get_type_hints(type(getattr(Config(), section)))[name]
+    expected = get_type_hints(type(getattr(config, section)))[name]
     value = _coerced(value, expected)
     if value is None:
         raise ConfigError(f"{where} must be {_type_name(expected)}")
@@ -224,14 +226,21 @@ def _coerced(value: Any, expected: Any) -> Any:
         return float(value) if ok else None
     if expected is str:
         return value if isinstance(value, str) else None
-    if expected == list[int]:
-        ok = isinstance(value, list) and all(_coerced(v, int) is not None for v in value)
+    if expected in (list[int], list[str]):
+        item = expected.__args__[0]
+        ok = isinstance(value, list) and all(_coerced(v, item) is not None for v in value)
         return list(value) if ok else None
     raise TypeError(f"no rule for {expected}")
 
 
 def _type_name(expected: Any) -> str:
-    names = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
+    names = {
+        bool: "true or false",
+        int: "an integer",
+        float: "a number",
+        str: "a string",
+        list[str]: "a list of strings",
+    }
     return names.get(expected, "a list of integers")
 
 

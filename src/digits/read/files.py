@@ -18,7 +18,7 @@ from .checkpoint import ModelFile
 from .forward import predictions
 from .framing import read_digit_image
 from .images import list_images
-from .paper import NoDigitFound
+from .marks import NoDigitFound
 from .results import Prediction
 
 CHUNK = 256  # images read ahead and run through the network together

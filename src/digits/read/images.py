@@ -1,4 +1,4 @@
-"""Image files -> grey levels: any format Pillow reads, turned by its EXIF tag, transparency put on
+"""Image files -> colours: any format Pillow reads, turned by its EXIF tag, transparency put on
 paper, and a phone's photo of tens of megapixels decoded reduced (a JPEG at up to an eighth of its
 size a side, which is far quicker), since a digit needs no more than a couple of thousand pixels a side.
 """
@@ -48,9 +48,9 @@ def list_images(path: Path) -> list[Path]:
     return [path]
 
 
-def grayscale(image: Image.Image) -> np.ndarray:
-    """Any Pillow image as uint8 grey levels: turned by its EXIF tag, transparency put on paper,
-    16-bit and float modes stretched to 0–255."""
+def colours(image: Image.Image) -> np.ndarray:
+    """Any Pillow image as uint8 colours (H, W, 3): turned by its EXIF tag, transparency put on
+    paper, 16-bit and float modes stretched to 0–255 grey."""
     if image.getexif().get(ExifTags.Base.Orientation, 1) != 1:  # a phone's photo, taken turned
         image = ImageOps.exif_transpose(image)
     if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
@@ -58,22 +58,22 @@ def grayscale(image: Image.Image) -> np.ndarray:
     if image.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
         wide = np.asarray(image, dtype=np.float64)
         span = max(wide.max() - wide.min(), 1e-9)
-        return ((wide - wide.min()) / span * 255).astype(np.uint8)
-    return np.asarray(image.convert("L"))
+        return np.repeat(((wide - wide.min()) / span * 255).astype(np.uint8)[..., None], 3, axis=2)
+    return np.asarray(image.convert("RGB"))
 
 
-def open_grayscale(source: Path | BinaryIO, name: str | None = None) -> np.ndarray:
-    """An image file (a path, or a file object called `name` in messages) as uint8 grey levels."""
+def open_colours(source: Path | BinaryIO, name: str | None = None) -> np.ndarray:
+    """An image file (a path, or a file object called `name` in messages) as uint8 colours (H, W, 3)."""
     with _opened(source, name) as image:
-        gray = grayscale(image)
-    factor = max(gray.shape) // READ_SIDE
+        picture = colours(image)
+    factor = max(picture.shape[:2]) // READ_SIDE
     if factor >= 2:  # shrunk by whole blocks of pixels, averaged
-        gray = np.asarray(Image.fromarray(gray).reduce(factor))
-    return gray
+        picture = np.asarray(Image.fromarray(picture).reduce(factor))
+    return picture
 
 
 def decoded_size(source: Path | BinaryIO, name: str | None = None, max_pixels: int = MAX_PIXELS) -> tuple[int, int]:
-    """The width and height open_grayscale would decode the image at (a large JPEG reduced), read from
+    """The width and height open_colours would decode the image at (a large JPEG reduced), read from
     its header alone: nothing is decoded. Over `max_pixels`, ImageTooLarge."""
     with _opened(source, name, max_pixels) as image:
         return image.size
@@ -92,7 +92,7 @@ def _opened(source: Path | BinaryIO, name: str | None, max_pixels: int = MAX_PIX
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # Pillow's, about a corrupt EXIF tag: the picture reads as it is
             with Image.open(source) as image:
-                image.draft("L", _at_least_read_side(image.size))
+                image.draft("RGB", _at_least_read_side(image.size))
                 if image.width * image.height > max_pixels:  # known from the header, before decoding
                     raise ImageTooLarge(path, image.width, image.height, max_pixels)
                 yield image
@@ -122,7 +122,7 @@ def _empty_file(path: Path) -> bool:
 
 def _on_paper(rgba: Image.Image) -> Image.Image:
     """Composite a transparent image onto white paper, or onto black when its ink is white."""
-    on_white = Image.alpha_composite(Image.new("RGBA", rgba.size, "white"), rgba).convert("L")
+    on_white = Image.alpha_composite(Image.new("RGBA", rgba.size, "white"), rgba).convert("RGB")
     if int(np.ptp(np.asarray(on_white))) >= MIN_CONTRAST:
         return on_white
-    return Image.alpha_composite(Image.new("RGBA", rgba.size, "black"), rgba).convert("L")
+    return Image.alpha_composite(Image.new("RGBA", rgba.size, "black"), rgba).convert("RGB")

@@ -20,7 +20,7 @@ from scipy import ndimage
 from .checkpoint import ModelFile
 from .forward import predictions
 from .framing import Box, mnist_frame, stroke_width
-from .paper import NoDigitFound, find_ink
+from .marks import NoDigitFound, find_ink
 from .results import DigitReading, NumberReading
 
 NUMBER_MASS = 0.1  # of the largest: a tall run of columns with less ink is a speck, not a digit
@@ -55,10 +55,10 @@ class NumberMark:
     text: str = ""  # a separator's character, or why a mark was left out
 
 
-def number_marks(gray: np.ndarray, name: str = "image", image_size: int = 28) -> tuple[np.ndarray, list[NumberMark]]:
-    """The ink found on the page (0–255, uint8, as page.find_ink sees it), and the number's marks
+def number_marks(picture: np.ndarray, name: str = "image", image_size: int = 28) -> tuple[np.ndarray, list[NumberMark]]:
+    """The ink found on the page (0–255, uint8, as marks.find_ink sees it), and the number's marks
     left to right."""
-    ink = find_ink(gray, name)
+    ink = find_ink(picture, name)
     shades = ink.only(ink.marks)
     digits_ink = np.isin(ink.labels, ink.marks)
     # the pen's width where the ink is half as dark as the writing's darkest at least: a blurred edge is no stroke
@@ -186,12 +186,12 @@ def _column_runs(inked: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True))
 
 
-def read_number(model: ModelFile, name: str, gray: np.ndarray, decoded: float = 1.0) -> NumberReading:
-    """Every mark of a number on a page of grey levels, left to right: each digit prepared as a lone
-    digit is, and the separators; boxes in the picture's pixels, the grey levels being `decoded` of
-    its size (a large photo is reduced). A mark the model calls no digit leaves no number."""
+def read_number(model: ModelFile, name: str, picture: np.ndarray, decoded: float = 1.0) -> NumberReading:
+    """Every mark of a number on a picture (grey levels or colours), left to right: each digit
+    prepared as a lone digit is, and the separators; boxes in the picture's pixels, the array being
+    `decoded` of its size (a large photo is reduced). A mark the model calls no digit leaves no number."""
     try:
-        ink, marks = number_marks(gray, name, model.image_size)
+        ink, marks = number_marks(picture, name, model.image_size)
     except NoDigitFound as e:
         return NumberReading(name, error=str(e), ink=e.ink)
     framed = [mark for mark in marks if mark.kind == "digit"]

@@ -23,9 +23,9 @@ from .checkpoint import SHIPPED_MODEL, ModelFile, load_model_file
 from .files import predict_paths
 from .forward import predict_pixels
 from .framing import normalize_digit
-from .images import grayscale, list_images, open_grayscale
+from .images import colours, list_images, open_colours
+from .marks import NoDigitFound
 from .number import read_number
-from .paper import NoDigitFound
 from .results import NumberReading, Prediction, layers_text
 
 ImageLike = str | Path | bytes | Image.Image | np.ndarray
@@ -95,8 +95,8 @@ class DigitReader:
         """Every digit on the image, left to right, as a number (a string: leading zeros stay), with
         each digit's confidence and box. A blank image gives `number` None and `error` saying so."""
         name = _name(image) if name is None else name
-        gray = self.grey_levels(image, name)
-        return self._signed(read_number(self.model, name, gray, _decoded_share(image, gray)))
+        picture = self.colours(image, name)
+        return self._signed(read_number(self.model, name, picture, _decoded_share(image, picture)))
 
     def read_files(self, paths: Iterable[str | Path]) -> Iterator[NumberReading]:
         """The number on each image file (directories opened, with their subfolders), in order; a
@@ -111,18 +111,18 @@ class DigitReader:
     def pixels(self, image: ImageLike, name: str | None = None) -> np.ndarray:
         """The image_size × image_size matrix (0 paper, 255 ink) the model reads for an image."""
         name = _name(image) if name is None else name
-        return normalize_digit(self.grey_levels(image, name), self.model.image_size, name)
+        return normalize_digit(self.colours(image, name), self.model.image_size, name)
 
-    def grey_levels(self, image: ImageLike, name: str = "image") -> np.ndarray:
-        """The image as uint8 grey levels, at its own size."""
+    def colours(self, image: ImageLike, name: str = "image") -> np.ndarray:
+        """The image as uint8 colours (H, W, 3), at its own size (a large photo's file decoded reduced)."""
         if isinstance(image, str | Path):
-            return open_grayscale(Path(image))
+            return open_colours(Path(image))
         if isinstance(image, bytes):
-            return open_grayscale(io.BytesIO(image), name)
+            return open_colours(io.BytesIO(image), name)
         if isinstance(image, Image.Image):
-            return grayscale(image)
+            return colours(image)
         if isinstance(image, np.ndarray):
-            return _grey_levels(image)
+            return _colours(image)
         raise DigitsError(f"cannot read a {type(image).__name__}: give a path, bytes, a PIL image or a numpy array")
 
 
@@ -131,12 +131,12 @@ def load_model(path: str | Path | None = None) -> DigitReader:
     return DigitReader(load_model_file(None if path is None else Path(path)))
 
 
-def _decoded_share(image: ImageLike, gray: np.ndarray) -> float:
-    """The grey levels' size over the picture's: a large photo's file is decoded reduced."""
+def _decoded_share(image: ImageLike, decoded: np.ndarray) -> float:
+    """The decoded colours' size over the picture's: a large photo's file is decoded reduced."""
     if not isinstance(image, str | Path | bytes):
         return 1.0
     with Image.open(io.BytesIO(image) if isinstance(image, bytes) else image) as picture:
-        return max(gray.shape) / max(picture.size)  # the longer side: a turn by the EXIF tag swaps them
+        return max(decoded.shape[:2]) / max(picture.size)  # the longer side: a turn by the EXIF tag swaps them
 
 
 def _name(image: ImageLike) -> str:
@@ -144,13 +144,12 @@ def _name(image: ImageLike) -> str:
     return str(image) if isinstance(image, str | Path) else f"<{type(image).__name__}>"
 
 
-def _grey_levels(array: np.ndarray) -> np.ndarray:
-    if array.ndim == 3 and array.shape[2] in (3, 4):
-        colours = array if array.dtype == np.uint8 else _bytes(array)
-        return grayscale(Image.fromarray(colours))
+def _colours(array: np.ndarray) -> np.ndarray:
+    if array.ndim == 3 and array.shape[2] in (3, 4) and array.size:
+        return colours(Image.fromarray(array if array.dtype == np.uint8 else _bytes(array)))
     if array.ndim != 2 or array.size == 0:
         raise DigitsError(f"an image array must be (height, width) or (height, width, 3 or 4), not {array.shape}")
-    return _bytes(array)
+    return np.repeat(_bytes(array)[..., None], 3, axis=2)
 
 
 def _bytes(array: np.ndarray) -> np.ndarray:

@@ -93,5 +93,5 @@ class NumberReading(Result):
     error: str | None = None  # why there is no number, for a person
     failed: bool = False  # the file could not be read (a blank page is not a failure)
     model: str = ""  # the model file that read it
-    # the ink found, 0–255 (uint8), as the reader saw the page: at most page.WORK_SIDE a side, turned upright
+    # the ink found, 0–255 (uint8), as the reader saw the page: at most marks.WORK_SIDE a side
     ink: np.ndarray | None = field(default=None, repr=False, metadata={"json": False})

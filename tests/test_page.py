@@ -327,7 +327,11 @@ def test_a_number_on_the_wide_pad(page):
         let n = 0; for (let i = 3; i < d.length; i += 4) n += d[i] > 0; return n; }"""
     )
     assert boxes > 0  # each digit's box drawn over the pad
-    page.click("#mode-digit")  # the drawing goes to the strip; a photo is read again in the other mode
+
+
+@pytest.mark.xfail(strict=True, reason="issue 33: the page's 2026.png, read again in number mode, is not read as 2026")
+def test_a_photo_is_read_again_in_the_other_mode(page):
+    page.click("#mode-digit")
     page.set_input_files("#file", str(ROOT / "examples" / "2026.png"))
     page.wait_for_function("!document.getElementById('status').textContent.includes('number')")  # one digit
     page.click("#mode-number")

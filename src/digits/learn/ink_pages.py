@@ -38,7 +38,7 @@ def draw_page(
     off: frozenset[str] = frozenset(),
     on: frozenset[str] = frozenset(),
     blank: bool | None = None,
-):
+) -> tuple[np.ndarray, np.ndarray]:
     """One page, size × size: (colours uint8 (size, size, 3), the handwriting's mask float32 0–1).
     `digits`: uint8 (N, 28, 28) training digits, 255 ink, written at random; `off`: factor groups left
     out; `on`: groups every page has (to test a finder on them). With `blank` set, the page is blank
@@ -73,7 +73,9 @@ def draw_page(
     return page, mask
 
 
-def draw_pages(count: int, seed: int, digits: np.ndarray, size: int, off: frozenset[str] = frozenset()):
+def draw_pages(
+    count: int, seed: int, digits: np.ndarray, size: int, off: frozenset[str] = frozenset()
+) -> tuple[np.ndarray, np.ndarray]:
     """`count` pages for one seed: colours uint8 (count, size, size, 3), masks uint8 (count, size, size) 0–255."""
     rng = np.random.default_rng(seed)
     pictures = np.zeros((count, size, size, 3), np.uint8)

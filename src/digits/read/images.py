@@ -19,8 +19,7 @@ from PIL import ExifTags, Image, ImageOps
 from ..errors import DigitsError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm", ".ppm", ".pnm")
-# decoded pixels: a picture of 250 megapixels takes 750 MB as colours and 250 MB more as grey levels,
-# what a laptop spares; a JPEG is decoded reduced first, so only its reduced size counts
+# decoded pixels: a picture of 250 megapixels takes 750 MB as colours, what a laptop spares; a JPEG is decoded reduced first, so only its reduced size counts
 MAX_PIXELS = 250_000_000
 READ_SIDE = 2560  # px: a larger picture is decoded reduced (a JPEG) or shrunk, to at least this a side
 MIN_CONTRAST = 32  # a transparent image's ink must stand this far (of 255) from white to be seen on it

@@ -118,8 +118,9 @@ def find_ink(picture: np.ndarray, name: str = "image") -> Ink:
     if ink is None:
         raise NoDigitFound(f"{name}: no digit found (the image is blank)", np.round(share * 255).astype(np.uint8))
     top, bottom, left, right = ink.box(ink.digit)
-    if max(bottom - top, right - left) < ZOOM_BELOW and ink.frame.scale < 1.0:
-        return _closer(colours, ink, max(bottom - top, right - left)) or ink
+    side = max(bottom - top, right - left)
+    if side < ZOOM_BELOW and ink.frame.scale < 1.0:
+        return _closer(colours, ink, side) or ink
     return ink
 
 

@@ -113,13 +113,14 @@ def test_training_without_torch_says_what_to_install(tmp_path):
     assert reading.returncode == 0 and reading.stdout.startswith(f"{SEVEN}: 7")
 
 
-def test_onnx_export_gives_numpy_s_probabilities_on_the_official_test_set(tmp_path):
+def test_onnx_export_gives_numpy_s_probabilities_and_evaluate_s_answers_on_the_official_test_set(tmp_path):
     import onnx
     import onnxruntime
 
     from digits.read.checkpoint import load_model_file
     from digits.read.datasets import TEST_DIR, load_idx_dir
     from digits.read.forward import probabilities
+    from digits.read.metrics import evaluate
 
     path = tmp_path / "digits.onnx"
     result = run_digits("export", str(path), "--checkpoint", str(SHIPPED_MODEL))
@@ -127,10 +128,11 @@ def test_onnx_export_gives_numpy_s_probabilities_on_the_official_test_set(tmp_pa
     assert onnx.load(str(path)).opset_import[0].version >= 17
     test = load_idx_dir(TEST_DIR, "t10k")
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    exported = session.run(None, {"pixels": test.images.astype(np.float32)})[0]
-    expected = probabilities(load_model_file(SHIPPED_MODEL), test.images)
+    exported, answer = session.run(None, {"pixels": test.images.astype(np.float32)})
+    model = load_model_file(SHIPPED_MODEL)
     assert exported.shape == (10_000, 11)  # 0–9, then not a digit
-    assert np.abs(exported - expected).max() <= 1e-5
+    assert np.abs(exported - probabilities(model, test.images)).max() <= 1e-5
+    assert (answer == test.labels).mean() == evaluate(model, test).accuracy  # the graph's answer is evaluate's
 
 
 def _number_page(test_split, number: str, gap: float, rng: np.random.Generator) -> Image.Image:

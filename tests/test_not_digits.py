@@ -65,6 +65,27 @@ def test_not_a_digit_is_an_answer_apart_from_a_blank_page(tmp_path):
     assert len(letter.probabilities) == 11 and letter.top_k[0].digit is None
 
 
+def test_the_answer_named_is_the_likeliest_and_an_unsure_not_a_digit_says_probably(tmp_path):
+    """A headline never names a digit the network gives less than "not a digit" (a smiley once read
+    "0, 9.4%, unsure" beside a ✗ bar at 87.7%)."""
+    for seed in range(12):
+        _scribble(100 + seed).save(tmp_path / f"scribble-{seed:02d}.png")
+    for letter in "KWHMaegx&@":
+        _letter(letter).save(tmp_path / f"letter-{ord(letter)}.png")
+    lines = run_digits("predict", str(tmp_path), "--json").stdout.splitlines()
+    shown = run_digits("predict", str(tmp_path)).stdout.splitlines()
+    results = [json.loads(line) for line in lines]
+    assert len(results) == len(shown) == 22
+    for result, line in zip(results, shown, strict=True):
+        likeliest = int(np.argmax(result["probabilities"]))
+        assert result["confidence"] == pytest.approx(max(result["probabilities"]))
+        assert (result["digit"] is None) == result["not_a_digit"] == (likeliest == 10), result
+        if result["not_a_digit"] and result["unsure"]:
+            assert f"unsure: probably not a digit ({result['confidence']:.1%})" in line
+            assert "unsure: probably not a digit" in result["error"]
+    assert any(r["not_a_digit"] and r["unsure"] for r in results)  # the case this test is about occurs
+
+
 def _digit_ink(image: np.ndarray, height: int) -> np.ndarray:
     """An MNIST digit's ink (0–1), cropped to it and scaled to `height` px."""
     rows, columns = np.nonzero(image > 40)

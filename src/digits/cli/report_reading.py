@@ -53,9 +53,13 @@ def prediction(result: Prediction, top_k: int, layer_widths: list[int]) -> None:
         out.print(result.error, markup=False)
         return
     others = "  ".join(f"{_answer(t.digit)} {t.probability:.1%}" for t in result.top_k[1:top_k])
-    unsure = ", [yellow]unsure[/]" if result.unsure else ""
     then = f"   then {others}" if others else ""
-    out.print(f"{escape(result.path)}: [bold]{_answer(result.digit)}[/] ({result.confidence:.1%}{unsure}){then}")
+    if result.not_a_digit and result.unsure:  # the likeliest answer, named as no more than likely
+        headline = f"[yellow]unsure[/]: probably [bold]not a digit[/] ({result.confidence:.1%})"
+    else:
+        unsure = ", [yellow]unsure[/]" if result.unsure else ""
+        headline = f"[bold]{_answer(result.digit)}[/] ({result.confidence:.1%}{unsure})"
+    out.print(f"{escape(result.path)}: {headline}{then}")
     if result.relus_fired is not None:
         for digit, probability in enumerate(result.probabilities):
             label, legend = (digit, "") if digit < 10 else ("✗", "  not a digit")  # the eleventh answer

@@ -31,6 +31,9 @@ class DataConfig:
     augment: bool = True  # small random rotations, scalings and shifts while training
     elastic: bool = True  # with augment, also bend the strokes (elastic distortion)
     non_digits: float = 0.1  # drawn non-digits per digit, learned as an eleventh answer, "not a digit"; 0: none
+    # the seed of the split and of the drawn non-digits; -1: train.seed. A committee's members set it,
+    # so that each learns from the same digits and is judged on the same held-out ones
+    split_seed: int = -1
 
 
 @dataclass
@@ -83,6 +86,7 @@ RULES: dict[str, tuple[Any, str]] = {
     "data.val_fraction": (lambda v: 0 < v < 1, "between 0 and 1 (exclusive)"),
     "data.non_digits": (lambda v: 0 <= v <= 1, "between 0 and 1"),
     "data.train_images": (lambda v: v >= 0, "0 (all) or more"),
+    "data.split_seed": (lambda v: v >= -1, "-1 (train.seed) or 0 or more"),
     "model.hidden": (lambda v: all(n > 0 for n in v), "a list of positive widths ([] for no hidden layer)"),
     "model.dropout": (lambda v: 0 <= v < 1, "in [0, 1)"),
     "train.label_smoothing": (lambda v: 0 <= v < 1, "in [0, 1)"),

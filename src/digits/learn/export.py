@@ -1,10 +1,11 @@
 """A model file as ONNX, for runtimes other than Python: pixels in, each answer's probability out
-(0 to 9, then "not a digit" where the model has it).
+(0 to 9, then "not a digit" where the model has it), and the answer, the likeliest of them, as
+`digits evaluate` and `predict` take it.
 
 The graph is written node by node with the `onnx` package (no torch, no tracing): reshape the
 (N, size, size) pixel matrices, 0 = paper and 255 = ink, to rows; scale to [0, 1] and
 standardize with the training pixels' mean and std, as `data.normalize` does; then each layer's
-MatMul and Add, ReLU between them, and a softmax. A consumer only prepares the digit the MNIST
+MatMul and Add, ReLU between them, a softmax, and its argmax. A consumer only prepares the digit the MNIST
 way (crop, 20×20 box, centre of mass in the frame), as `digits show` prints it.
 """
 
@@ -25,7 +26,8 @@ OPSET = 17
 
 def export_onnx(model: ModelFile, path: Path) -> Path:
     """Write `model` to `path` as an ONNX model (opset 17): input "pixels" float32 (N, size, size),
-    output "probabilities" float32 (N, classes)."""
+    outputs "probabilities" float32 (N, classes) and "answer" int64 (N,), the likeliest class's index
+    (10: not a digit)."""
     size, classes = model.image_size, len(model.classes)
     constants = [
         numpy_helper.from_array(np.array([-1, size * size], dtype=np.int64), "row_shape"),
@@ -51,12 +53,18 @@ def export_onnx(model: ModelFile, path: Path) -> Path:
         ]
         if i < last:
             nodes.append(helper.make_node("Relu", [f"linear{i}"], [f"x{i + 1}"]))
-    nodes.append(helper.make_node("Softmax", ["scores"], ["probabilities"], axis=1))
+    nodes += [
+        helper.make_node("Softmax", ["scores"], ["probabilities"], axis=1),
+        helper.make_node("ArgMax", ["probabilities"], ["answer"], axis=1, keepdims=0),
+    ]
     graph = helper.make_graph(
         nodes,
         "digits",
         [helper.make_tensor_value_info("pixels", TensorProto.FLOAT, ["batch", size, size])],
-        [helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, ["batch", classes])],
+        [
+            helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, ["batch", classes]),
+            helper.make_tensor_value_info("answer", TensorProto.INT64, ["batch"]),
+        ],
         constants,
     )
     exported = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="digits")

@@ -30,9 +30,10 @@ def setup(config: Config) -> tuple[DigitMLP, TrainingData]:
     size = config.data.image_size
     check_model_fits(config, device)
     digits = load_training_split(config.data.source, config.data.path, size)
-    split = split_train_val(digits, config.data.val_fraction, config.train.seed, config.data.train_images)
+    split_seed = config.train.seed if config.data.split_seed == -1 else config.data.split_seed
+    split = split_train_val(digits, config.data.val_fraction, split_seed, config.data.train_images)
     if config.data.non_digits > 0:
-        split = with_non_digits(split, config.data.non_digits, config.train.seed)
+        split = with_non_digits(split, config.data.non_digits, split_seed)
     model = DigitMLP(size * size, config.model.hidden, len(classes(config)), config.model.dropout).to(device)
     return model, TrainingData(split, config.data, device, generator)
 

@@ -10,17 +10,13 @@ from __future__ import annotations
 import numpy as np
 
 from .checkpoint import ModelFile
-from .datasets import CLASSES, NOT_A_DIGIT, normalize
+from .datasets import NOT_A_DIGIT, normalize
 from .results import Likelihood, Prediction
 
 # Below this confidence a reading is marked unsure: on the shipped model's validation digits, the
 # readings from 80% to 90% sure were right 86.5% of the time, those below still less often, and those
 # from 90% to 95% 97.1% (benchmarks/calibration.py chooses it and measures it).
 UNSURE_BELOW = 0.9
-# "not a digit" is the answer when the model gives it this much at least, and more than any digit;
-# with less, the likeliest digit, marked unsure, is the better answer: on the shipped model's
-# validation digits, all 6 it called no digit with less had their own digit likeliest of the ten
-NOT_A_DIGIT_FROM = 0.95
 
 
 def activations(model: ModelFile, images: np.ndarray) -> list[np.ndarray]:
@@ -47,14 +43,18 @@ def probabilities(model: ModelFile, images: np.ndarray) -> np.ndarray:
 
 
 def answers(probs: np.ndarray) -> np.ndarray:
-    """Each row's answer, a class index: the likeliest digit, or "not a digit" (index 10, where the
-    model has it) when that is likelier and has NOT_A_DIGIT_FROM at least."""
-    digit = probs[:, : len(CLASSES)].argmax(axis=1)
-    if probs.shape[1] == len(CLASSES):
-        return digit
-    none = probs[:, len(CLASSES)]
-    refused = (none >= NOT_A_DIGIT_FROM) & (none > probs[np.arange(len(probs)), digit])
-    return np.where(refused, len(CLASSES), digit)
+    """Each row's answer, a class index: the likeliest of all, "not a digit" (index 10, where the model
+    has it) as much as a digit. One rule everywhere, so that what a reading names is what its bars
+    show, and an ONNX graph's argmax (its "answer" output) is evaluate's answer."""
+    return probs.argmax(axis=1)
+
+
+def not_a_digit_text(confidence: float, unsure: bool) -> str:
+    """How a "not a digit" answer reads: "not a digit (97% sure it is none of 0–9)", or where the model
+    is unsure, "unsure: probably not a digit (88%)"."""
+    if unsure:
+        return f"unsure: probably not a digit ({confidence:.0%})"
+    return f"not a digit ({confidence:.0%} sure it is none of 0–9)"
 
 
 def log_softmax(scores: np.ndarray) -> np.ndarray:
@@ -83,14 +83,15 @@ def predictions(model: ModelFile, paths: list[str], pixels: np.ndarray, top_k: i
         fired = [int((layer[i] > 0).sum()) for layer in computed[:-1]] if explain else None
         confidence = top[0].probability
         none = top[0].digit is None
+        unsure = confidence < UNSURE_BELOW
         predictions.append(
             Prediction(
                 path,
                 digit=top[0].digit,
                 confidence=confidence,
-                unsure=confidence < UNSURE_BELOW,
+                unsure=unsure,
                 top_k=top,
-                error=f"{path}: not a digit ({confidence:.0%} sure it is none of 0–9)" if none else None,
+                error=f"{path}: {not_a_digit_text(confidence, unsure)}" if none else None,
                 not_a_digit=none,
                 probabilities=row.tolist(),
                 relus_fired=fired,

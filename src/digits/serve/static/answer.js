@@ -56,7 +56,9 @@ export function showError(message) {
 export function showDigit(answer) {
   if (answer.digit === null && !answer.not_a_digit) return showError(answer.error);
   const sure = percent(answer.confidence);
-  if (answer.not_a_digit) {
+  if (answer.not_a_digit && answer.unsure) {
+    say("✗", `unsure: probably not a digit, ${sure}`, `Unsure: probably not a digit, ${sure}`, "unsure");
+  } else if (answer.not_a_digit) {
     say("✗", `not a digit, ${sure}`, `Not a digit, ${sure} sure`);
   } else {
     const unsure = answer.unsure ? ": unsure" : "";

@@ -16,8 +16,8 @@ from conftest import run_digits
 from digits.errors import DigitsError
 from digits.learn.model import DigitMLP
 from digits.read.checkpoint import FORMAT_VERSION, load_model_file, save_model
-from digits.read.datasets import normalize
-from digits.read.forward import logits
+from digits.read.datasets import TEST_DIR, load_idx_dir, normalize
+from digits.read.forward import activations, answers, probabilities
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -35,7 +35,7 @@ def test_numpy_forward_agrees_with_torch_on_the_test_split(trained, test_split):
     model = load_model_file(trained)
     with torch.no_grad():
         expected = _torch_model(model)(torch.from_numpy(normalize(test_split.images, model.mean, model.std)))
-    np.testing.assert_allclose(logits(model, test_split.images), expected.numpy(), atol=1e-5, rtol=1e-5)
+    np.testing.assert_allclose(activations(model, test_split.images)[-1], expected.numpy(), atol=1e-5, rtol=1e-5)
 
 
 def test_round_trip_keeps_weights_and_description(tmp_path):
@@ -133,3 +133,49 @@ def test_shipped_model_is_the_full_mnist_run_and_reads_the_test_digits(tmp_path,
     result = run_digits("evaluate", "--json", cwd=tmp_path)  # no checkpoints/ here: the shipped model
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["checkpoint"] == str(SHIPPED_MODEL)
+
+
+def test_a_committee_averages_its_networks_everywhere_a_model_is_read(tmp_path, quick_config, test_split):
+    """Two networks trained apart on one split (data.split_seed), joined by `digits committee`: its
+    probabilities are their average in numpy, in evaluate and in the ONNX graph."""
+    import onnxruntime
+
+    config = tmp_path / "member.toml"
+    config.write_text(quick_config.read_text().replace("[data]", "[data]\nsplit_seed = 0"))
+    members = []
+    for seed in (1, 2):
+        members.append(tmp_path / f"seed{seed}.safetensors")
+        trained = run_digits("train", "--config", str(config), "--seed", str(seed), "--epochs", "2", "-q",
+                             "--output", str(members[-1]))  # fmt: skip
+        assert trained.returncode == 0, trained.stderr
+    joined = run_digits("committee", *map(str, members), "--output", str(tmp_path / "committee.safetensors"))
+    assert joined.returncode == 0, joined.stderr
+    assert "committee" in joined.stdout and "Saved the committee of 2 networks" in joined.stdout
+
+    committee = load_model_file(tmp_path / "committee.safetensors")
+    assert len(committee.networks) == 2 and committee.metrics["val_accuracy"] > 0.5
+    each = [probabilities(load_model_file(path), test_split.images) for path in members]
+    averaged = probabilities(committee, test_split.images)
+    np.testing.assert_allclose(averaged, np.mean(each, axis=0), atol=1e-6)
+    assert not np.allclose(each[0], each[1], atol=1e-3)  # two networks, not one twice
+
+    evaluated = json.loads(
+        run_digits("evaluate", "--checkpoint", str(tmp_path / "committee.safetensors"), "--json").stdout
+    )
+    onnx_path = tmp_path / "committee.onnx"
+    assert run_digits("export", str(onnx_path), "--checkpoint", str(tmp_path / "committee.safetensors")).returncode == 0
+    session = onnxruntime.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    test = load_idx_dir(TEST_DIR, "t10k")  # what evaluate reads by default
+    exported, answer = session.run(None, {"pixels": test.images.astype(np.float32)})
+    np.testing.assert_allclose(exported, probabilities(committee, test.images), atol=1e-5)
+    assert (answer == answers(exported)).all()
+    assert evaluated["samples"] == len(test.labels)
+    assert evaluated["accuracy"] == pytest.approx((answer == test.labels).mean())
+
+    # networks split otherwise (each its own train.seed) hold out other images: refused, saying why
+    other = tmp_path / "other.safetensors"
+    assert run_digits("train", "--config", str(quick_config), "--seed", "3", "--epochs", "1", "-q",
+                      "--output", str(other)).returncode == 0  # fmt: skip
+    refused = run_digits("committee", str(members[0]), str(other), "--output", str(tmp_path / "x.safetensors"))
+    assert refused.returncode == 1 and "data.split_seed" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1 and not (tmp_path / "x.safetensors").exists()

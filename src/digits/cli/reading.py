@@ -45,7 +45,7 @@ def predict(
         if json_output:
             print(report.json_line(prediction), flush=True)
         else:
-            report_reading.prediction(prediction, top_k, reader.layer_sizes[1:-1])
+            report_reading.prediction(prediction, top_k, reader.layer_sizes[1:-1], len(reader.model.networks))
     if failures:
         raise typer.Exit(1)
 

@@ -44,7 +44,7 @@ def evaluation(result: Evaluation) -> None:
 # --- predict, read and show
 
 
-def prediction(result: Prediction, top_k: int, layer_widths: list[int]) -> None:
+def prediction(result: Prediction, top_k: int, layer_widths: list[int], networks: int = 1) -> None:
     """One image's reading; with `relus_fired` (explain), every probability and each hidden layer's ReLUs."""
     if result.failed:
         error(result.error)
@@ -65,7 +65,8 @@ def prediction(result: Prediction, top_k: int, layer_widths: list[int]) -> None:
             label, legend = (digit, "") if digit < 10 else ("✗", "  not a digit")  # the eleventh answer
             out.print(f"  {label} │{'█' * round(probability * 40):<40} {probability:6.1%}{legend}", markup=False)
         for i, (count, width) in enumerate(zip(result.relus_fired, layer_widths, strict=True), 1):
-            out.print(f"  hidden layer {i}: {count} of {width} ReLUs fired ({count / width:.0%})", markup=False)
+            first = " (the committee's first network)" if networks > 1 else ""
+            out.print(f"  hidden layer {i}: {count} of {width} ReLUs fired ({count / width:.0%}){first}", markup=False)
 
 
 def number_reading(result: NumberReading) -> None:
@@ -193,7 +194,8 @@ def model_summary(summary: ModelSummary, config_toml: str) -> None:
     sizes = layers_text(summary.layer_sizes)
     total = summary.parameters
     size = f"{total * 4 / 2**20:.1f} MB" if total * 4 >= 2**20 else f"{total * 4 / 2**10:.1f} KB"
-    out.print(f"{summary.checkpoint}: a {sizes} network, {total:,} parameters ({size} as float32)\n", markup=False)
+    what = f"a {sizes} network" if summary.networks == 1 else f"a committee of {summary.networks} {sizes} networks"
+    out.print(f"{summary.checkpoint}: {what}, {total:,} parameters ({size} as float32)\n", markup=False)
     table = Table("layer", "weights", "biases", "parameters", "activations (one image)")
     for layer in summary.layers:
         rows, columns = layer.weights
@@ -204,7 +206,7 @@ def model_summary(summary: ModelSummary, config_toml: str) -> None:
             f"{layer.parameters:,}",
             f"{layer.activations} {layer.activation}",
         )
-    table.add_row("total", "", "", f"{total:,}", "")
+    table.add_row("total" if summary.networks == 1 else f"× {summary.networks} networks", "", "", f"{total:,}", "")
     out.print(table)
     out.print(
         f"input: {summary.image_size}×{summary.image_size} pixels → {summary.layer_sizes[0]} numbers, "
@@ -212,7 +214,14 @@ def model_summary(summary: ModelSummary, config_toml: str) -> None:
         markup=False,
     )
     metrics = summary.metrics
-    if metrics:
+    if "networks" in metrics:  # a committee's: judged as one, on the validation images its networks share
+        epochs = ", ".join(str(network.get("epoch")) for network in metrics["networks"])
+        out.print(
+            f"the committee: val loss {metrics['val_loss']:.4f}, val accuracy {metrics['val_accuracy']:.2%} "
+            f"({metrics['val_digit_accuracy']:.2%} of the digits); its networks' best epochs: {epochs}",
+            markup=False,
+        )
+    elif metrics:
         out.print(
             f"best epoch {metrics.get('epoch')}: val loss {metrics.get('val_loss', 0):.4f}, "
             f"val accuracy {metrics.get('val_accuracy', 0):.2%}",

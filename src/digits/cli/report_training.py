@@ -15,6 +15,7 @@ from ..read.results import layers_text
 from .report import err, left_out, loss_text, out
 
 if TYPE_CHECKING:
+    from ..learn.committee import Committee
     from ..learn.history import EpochRecord
     from ..learn.lr_finder import LrFinding
     from ..learn.runs import Comparison
@@ -130,6 +131,19 @@ def ink_epoch(row: dict) -> None:
 
 def ink_saved(path: object) -> None:
     out.print(f"Saved {path}; read with it: DIGITS_INK_FINDER={path} digits predict IMAGE", markup=False)
+
+
+def committee(result: Committee) -> None:
+    """Each network's, and the committee's, validation loss and accuracy, and where it was saved."""
+    out.print(f"On the {result.val_images:,} validation images all of them held out:", markup=False)
+    out.print(f"  {'':<40} {'val loss':>8}  {'val acc':>7}  {'of digits':>9}", markup=False)
+    for judged in [*result.networks, result.committee]:
+        name = judged.name if len(judged.name) <= 40 else "…" + judged.name[-39:]
+        out.print(
+            f"  {name:<40} {judged.val_loss:8.4f}  {judged.val_accuracy:7.2%}  {judged.val_digit_accuracy:9.2%}",
+            markup=False,
+        )
+    out.print(f"Saved the committee of {len(result.networks)} networks to {result.path}", markup=False)
 
 
 def training_stopped(result: TrainResult, command: str) -> None:

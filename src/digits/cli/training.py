@@ -133,6 +133,38 @@ def train_ink(
     report_training.ink_saved(saved)
 
 
+def committee(
+    models: Annotated[
+        list[Path],
+        typer.Argument(
+            metavar="MODEL...",
+            help="Model files trained apart with the same split (data.split_seed).",
+            show_default=False,
+        ),
+    ],
+    output: Annotated[Path, typer.Option(metavar="FILE", help="Where to save the committee (.safetensors).")],
+    data_path: Annotated[
+        Path | None,
+        typer.Option(metavar="DIR", help="The data's folder, where it has moved since training (data.path)."),
+    ] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Join networks trained apart into a committee whose probabilities are averaged.
+
+    Each network, and the committee, is judged on the validation images they all held out: the
+    committee is usually right more often than any one of them. predict, read, evaluate, serve
+    and export read a committee file as they read one network's.
+    """
+    from ..learn.committee import join_committee
+
+    with report.working(f"Judging {len(models)} networks and their committee on the validation images…"):
+        result = join_committee(models, output, None if data_path is None else str(data_path))
+    if json_output:
+        print(report.json_line(result))
+        return
+    report_training.committee(result)
+
+
 def lr_find(
     config: ConfigOption = None,
     start: Annotated[float, typer.Option(metavar="RATE", help="Learning rate of the first batch.")] = 1e-5,

@@ -5,7 +5,8 @@
 The graph is written node by node with the `onnx` package (no torch, no tracing): reshape the
 (N, size, size) pixel matrices, 0 = paper and 255 = ink, to rows; scale to [0, 1] and
 standardize with the training pixels' mean and std, as `data.normalize` does; then each layer's
-MatMul and Add, ReLU between them, a softmax, and its argmax. A consumer only prepares the digit the MNIST
+MatMul and Add, ReLU between them, and a softmax; for a committee, each network's, averaged (Mean);
+then the argmax. A consumer only prepares the digit the MNIST
 way (crop, 20×20 box, centre of mass in the frame), as `digits show` prints it.
 """
 
@@ -18,7 +19,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from ..atomic import atomic_path
-from ..read.checkpoint import ModelFile
+from ..read.checkpoint import ModelFile, network_prefixes
 from ..read.results import layers_text
 
 OPSET = 17
@@ -41,20 +42,28 @@ def export_onnx(model: ModelFile, path: Path) -> Path:
         helper.make_node("Sub", ["scaled", "mean"], ["centred"]),
         helper.make_node("Div", ["centred", "std"], ["x0"]),
     ]
-    last = len(model.weights) - 1
-    for i, (weight, bias) in enumerate(zip(model.weights, model.biases, strict=True)):
-        constants += [
-            numpy_helper.from_array(np.ascontiguousarray(weight.T, dtype=np.float32), f"layers.{i}.weight_t"),
-            numpy_helper.from_array(bias.astype(np.float32), f"layers.{i}.bias"),
-        ]
-        nodes += [
-            helper.make_node("MatMul", [f"x{i}", f"layers.{i}.weight_t"], [f"product{i}"]),
-            helper.make_node("Add", [f"product{i}", f"layers.{i}.bias"], ["scores" if i == last else f"linear{i}"]),
-        ]
-        if i < last:
-            nodes.append(helper.make_node("Relu", [f"linear{i}"], [f"x{i + 1}"]))
+    last = len(model.layer_sizes) - 2
+    names = network_prefixes(len(model.networks))  # tensors named as in the model file
+    for name, network in zip(names, model.networks, strict=True):
+        for i, (weight, bias) in enumerate(zip(network.weights, network.biases, strict=True)):
+            constants += [
+                numpy_helper.from_array(np.ascontiguousarray(weight.T, dtype=np.float32), f"{name}layers.{i}.weight_t"),
+                numpy_helper.from_array(bias.astype(np.float32), f"{name}layers.{i}.bias"),
+            ]
+            x = "x0" if i == 0 else f"{name}x{i}"
+            nodes += [
+                helper.make_node("MatMul", [x, f"{name}layers.{i}.weight_t"], [f"{name}product{i}"]),
+                helper.make_node(
+                    "Add",
+                    [f"{name}product{i}", f"{name}layers.{i}.bias"],
+                    [f"{name}scores" if i == last else f"{name}linear{i}"],
+                ),
+            ]
+            if i < last:
+                nodes.append(helper.make_node("Relu", [f"{name}linear{i}"], [f"{name}x{i + 1}"]))
+        nodes.append(helper.make_node("Softmax", [f"{name}scores"], [f"{name}softmax"], axis=1))
     nodes += [
-        helper.make_node("Softmax", ["scores"], ["probabilities"], axis=1),
+        helper.make_node("Mean", [f"{name}softmax" for name in names], ["probabilities"]),  # a committee's average
         helper.make_node("ArgMax", ["probabilities"], ["answer"], axis=1, keepdims=0),
     ]
     graph = helper.make_graph(

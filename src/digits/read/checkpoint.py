@@ -1,7 +1,10 @@
 """The model file: one that describes itself, the only save/load pair for a trained model.
 
 It is safetensors: the weight matrices and bias vectors, and in its header the layer sizes,
-image size, normalization, classes, config, metrics, library versions and a format version.
+image size, normalization, classes, config, metrics, library versions and a format version. A
+committee holds several networks of one shape, trained apart on the same split, whose
+probabilities are averaged: each network's tensors under `members.{k}.`, and their count in the
+header (format version 2).
 It carries no code, and numpy alone reads it. (What resuming a run needs beyond the model is
 the trainer's, in `learn.run_files`.) A write goes to a temporary file renamed into place, so
 a kill never leaves half a file.
@@ -27,17 +30,25 @@ from ..errors import DigitsError, first_line
 from .results import Result
 
 FORMAT = "digits-mlp"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: a committee's file; a single network's is still written as version 1
 SHIPPED_MODEL = Path(str(files("digits") / "pretrained" / "mnist.safetensors"))  # configs/mnist.toml's run
 
 
 @dataclass
+class Network:
+    """One stack of Linear+ReLU layers: its weight matrices, (n_out, n_in), and bias vectors, (n_out,)."""
+
+    weights: list[np.ndarray]
+    biases: list[np.ndarray]
+
+
+@dataclass
 class ModelFile:
-    """A trained model as numpy arrays, with everything needed to feed it an image."""
+    """A trained model as numpy arrays, with everything needed to feed it an image: one network, or
+    a committee of several whose probabilities are averaged."""
 
     path: Path
-    weights: list[np.ndarray]  # per layer, (n_out, n_in)
-    biases: list[np.ndarray]  # per layer, (n_out,)
+    networks: list[Network]
     layer_sizes: list[int]
     image_size: int
     mean: float
@@ -46,6 +57,16 @@ class ModelFile:
     config: dict[str, Any]
     metrics: dict[str, Any]
     versions: dict[str, str]
+
+    @property
+    def weights(self) -> list[np.ndarray]:
+        """The first network's weight matrices: the one the page and `info --weights` show (a
+        committee's networks share their shape)."""
+        return self.networks[0].weights
+
+    @property
+    def biases(self) -> list[np.ndarray]:
+        return self.networks[0].biases
 
 
 def save_model(
@@ -59,11 +80,14 @@ def save_model(
     classes: list[str],
     config: dict[str, Any],
     metrics: dict[str, Any],
+    members: int = 1,
 ) -> None:
-    """Write a model file: `state` maps "layers.{i}.weight" and "layers.{i}.bias" to arrays."""
+    """Write a model file: `state` maps "layers.{i}.weight" and "layers.{i}.bias" to arrays, or for
+    a committee of `members` networks, "members.{k}.layers.{i}.weight" and "….bias"."""
     header = {
         "format": FORMAT,
-        "format_version": FORMAT_VERSION,
+        "format_version": 1 if members == 1 else 2,
+        "members": members,
         "layer_sizes": layer_sizes,
         "image_size": image_size,
         "mean": mean,
@@ -105,12 +129,16 @@ def load_model_file(path: Path | None = None) -> ModelFile:
         )
     try:
         sizes = [int(n) for n in header["layer_sizes"]]
-        weights = [tensors[f"layers.{i}.weight"] for i in range(len(sizes) - 1)]
-        biases = [tensors[f"layers.{i}.bias"] for i in range(len(sizes) - 1)]
+        networks = [
+            Network(
+                [tensors[f"{prefix}layers.{i}.weight"] for i in range(len(sizes) - 1)],
+                [tensors[f"{prefix}layers.{i}.bias"] for i in range(len(sizes) - 1)],
+            )
+            for prefix in network_prefixes(int(header.get("members", 1)))
+        ]
         model = ModelFile(
             path=path,
-            weights=weights,
-            biases=biases,
+            networks=networks,
             layer_sizes=sizes,
             image_size=int(header["image_size"]),
             mean=float(header["mean"]),
@@ -124,11 +152,18 @@ def load_model_file(path: Path | None = None) -> ModelFile:
         raise DigitsError(f"{path}: checkpoint header is incomplete ({e!r} missing or wrong)") from None
     shapes_ok = model.layer_sizes[0] == model.image_size**2 and all(
         w.shape == (n_out, n_in) and b.shape == (n_out,)
-        for w, b, (n_in, n_out) in zip(weights, biases, pairwise(sizes), strict=True)
+        for network in networks
+        for w, b, (n_in, n_out) in zip(network.weights, network.biases, pairwise(sizes), strict=True)
     )
     if not shapes_ok:
         raise DigitsError(f"{path}: weight shapes do not match layer sizes {sizes}")
     return model
+
+
+def network_prefixes(members: int) -> list[str]:
+    """How each network's tensors are named: "layers.{i}.weight" for one; "members.{k}.layers.{i}.weight"
+    for each of a committee's."""
+    return [""] if members == 1 else [f"members.{k}." for k in range(members)]
 
 
 @dataclass
@@ -147,8 +182,9 @@ class ModelSummary(Result):
 
     checkpoint: Path
     layer_sizes: list[int]
-    layers: list[Layer]
-    parameters: int
+    layers: list[Layer]  # of one network
+    networks: int  # 1, or a committee's count, each network with these layers
+    parameters: int  # of all the networks
     image_size: int
     mean: float
     std: float
@@ -159,7 +195,8 @@ class ModelSummary(Result):
 
 
 def summarize(model: ModelFile) -> ModelSummary:
-    """Each layer's weight shape, bias length, parameter count and activations, and the totals."""
+    """Each layer's weight shape, bias length, parameter count and activations, and the totals (of
+    every network in a committee)."""
     layers = [
         Layer(
             i,
@@ -175,7 +212,8 @@ def summarize(model: ModelFile) -> ModelSummary:
         model.path,
         model.layer_sizes,
         layers,
-        sum(layer.parameters for layer in layers),
+        len(model.networks),
+        sum(layer.parameters for layer in layers) * len(model.networks),
         model.image_size,
         model.mean,
         model.std,

@@ -19,27 +19,34 @@ from .results import Likelihood, Prediction
 UNSURE_BELOW = 0.9
 
 
-def activations(model: ModelFile, images: np.ndarray) -> list[np.ndarray]:
-    """What each layer computes for uint8 pixels (N, size, size): the hidden ReLU outputs, then the
-    class scores (N, classes), as DigitMLP computes them."""
+def activations(model: ModelFile, images: np.ndarray, network: int = 0) -> list[np.ndarray]:
+    """What each layer of one network (a committee's first, by default) computes for uint8 pixels
+    (N, size, size): the hidden ReLU outputs, then the class scores (N, classes), as DigitMLP
+    computes them."""
     x = normalize(images, model.mean, model.std)
     computed = []
-    for i, (weight, bias) in enumerate(zip(model.weights, model.biases, strict=True)):
+    layers = model.networks[network]
+    for i, (weight, bias) in enumerate(zip(layers.weights, layers.biases, strict=True)):
         x = x @ weight.T + bias
-        if i < len(model.weights) - 1:
+        if i < len(layers.weights) - 1:
             x = np.maximum(x, 0)
         computed.append(x)
     return computed
 
 
-def logits(model: ModelFile, images: np.ndarray) -> np.ndarray:
-    """uint8 pixels (N, size, size) -> class scores (N, classes)."""
-    return activations(model, images)[-1]
+def log_probabilities(model: ModelFile, images: np.ndarray) -> np.ndarray:
+    """log(softmax) of the scores; a committee's, the log of its networks' probabilities averaged
+    (taken as a log-sum-exp, so that none underflows)."""
+    each = np.stack([log_softmax(activations(model, images, k)[-1]) for k in range(len(model.networks))])
+    if len(each) == 1:
+        return each[0]
+    top = each.max(axis=0)
+    return top + np.log(np.exp(each - top).mean(axis=0))
 
 
 def probabilities(model: ModelFile, images: np.ndarray) -> np.ndarray:
-    """Softmax of the scores: each row sums to 1."""
-    return np.exp(log_softmax(logits(model, images)))
+    """Each answer's probability, each row summing to 1; a committee's, the average of its networks'."""
+    return np.exp(log_probabilities(model, images))
 
 
 def answers(probs: np.ndarray) -> np.ndarray:
@@ -72,9 +79,9 @@ def predict_pixels(
 
 def predictions(model: ModelFile, paths: list[str], pixels: np.ndarray, top_k: int, explain: bool) -> list[Prediction]:
     """Each digit's Prediction from its pixels (N, size, size), named by `paths`; with `explain`, the
-    ReLUs that fired in each hidden layer."""
-    computed = activations(model, pixels)
-    probs = np.exp(log_softmax(computed[-1]))
+    ReLUs that fired in each hidden layer (a committee's first network's)."""
+    computed = activations(model, pixels) if explain else []
+    probs = probabilities(model, pixels)
     named = [None if name == NOT_A_DIGIT else int(name) for name in model.classes]
     predictions = []
     for i, (path, row, answer) in enumerate(zip(paths, probs, answers(probs), strict=True)):

@@ -11,7 +11,7 @@ import numpy as np
 from ..errors import DigitsError
 from .checkpoint import ModelFile
 from .datasets import CLASSES, Digits, load_dataset, load_test_split
-from .forward import answers, log_softmax, logits
+from .forward import answers, log_probabilities
 from .results import Result
 
 BATCH = 4096  # images through the network at once
@@ -64,7 +64,7 @@ def evaluate(model: ModelFile, digits: Digits) -> Evaluation:
     losses, predicted, confidence = [], [], []
     for start in range(0, len(digits.labels), BATCH):
         labels = digits.labels[start : start + BATCH]
-        log_probs = log_softmax(logits(model, digits.images[start : start + BATCH]).astype(np.float64))
+        log_probs = log_probabilities(model, digits.images[start : start + BATCH]).astype(np.float64)
         losses.append(-log_probs[np.arange(len(labels)), labels])
         answered = answers(np.exp(log_probs))
         predicted.append(answered)

@@ -100,7 +100,16 @@ export function setUpNetwork(described) {
     layersBox.replaceChildren(note);
     unitsTitle.textContent = "Its class templates, by score";
   } else {
-    layersBox.replaceChildren(...figures.map(({ figure }) => figure));
+    const shown = [];
+    if (model.networks > 1) {  // a committee averages its networks' answers; one of them is drawn here
+      const note = document.createElement("p");
+      note.className = "hint";
+      note.textContent = `This model is a committee of ${model.networks} networks of this shape, trained apart; ` +
+        "its answer averages their probabilities. The first network's layers and scores are shown; the " +
+        "probabilities are the committee's.";
+      shown.push(note);
+    }
+    layersBox.replaceChildren(...shown, ...figures.map(({ figure }) => figure));
   }
   clearNetwork();
 }

@@ -326,7 +326,9 @@ getJson("/api/model", () => {
   const m = model.metrics || {};
   const accuracy = m.val_accuracy ? `, ${(m.val_accuracy * 100).toFixed(2)}% on its validation images` : "";
   document.getElementById("model").textContent =
-    `${model.checkpoint}: a ${model.layer_sizes.join("-")} network of ` +
+    `${model.checkpoint}: ` +
+    (model.networks > 1 ? `a committee of ${model.networks} ${model.layer_sizes.join("-")} networks of ` :
+      `a ${model.layer_sizes.join("-")} network of `) +
     (model.layer_sizes.length > 2 ? "Linear+ReLU layers, " : "one Linear layer (a linear classifier), ") +
     `${model.parameters.toLocaleString()} parameters${accuracy}`;
   limits = model.limits;

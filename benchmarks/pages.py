@@ -28,7 +28,8 @@ from preprocessing import mnist_digits  # benchmarks/preprocessing.py: a script'
 
 from digits.read.checkpoint import load_model_file
 from digits.read.forward import answers, probabilities
-from digits.read.framing import read_digit_image
+from digits.read.number import read_digit_image
+from digits.read.reader import DigitReader
 
 SEED = 0
 KINDS = ("ruled", "squared", "box", "underline")
@@ -81,10 +82,7 @@ def draw(kind: str, digit: np.ndarray, angle: float, rng: np.random.Generator) -
 
 def read_right(model, image: Image.Image, label: int, path: Path) -> bool:
     image.save(path, quality=85)
-    try:
-        return int(answers(probabilities(model, read_digit_image(path)[None]))[0]) == label
-    except Exception:  # a refusal counts as wrong
-        return False
+    return DigitReader(model).predict(path).digit == label  # a refusal counts as wrong
 
 
 def timed_read(path: Path) -> float:

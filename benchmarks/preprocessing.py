@@ -5,7 +5,7 @@ written to a real file, and read back two ways:
 
 - plain resize: what a naive user does, `Image.open(p).convert("L").resize((28, 28))`, pixels
   fed as they are (no inversion, no cropping, alpha simply dropped);
-- digits pipeline: `digits.read.framing.read_digit_image`, which `digits predict` uses (polarity,
+- digits pipeline: `DigitReader.predict`, as `digits predict` reads (polarity,
   paper level, crop to the ink, 20×20 box, centre of mass). A file it refuses counts as wrong.
 
 The clean kinds: dark ink on a white page of any size, felt-tip strokes, a transparent PNG, white
@@ -53,9 +53,9 @@ from digits.learn.data import load_training_split, split_train_val
 from digits.read.checkpoint import ModelFile, load_model_file
 from digits.read.datasets import CLASSES, TEST_DIR, Digits, load_idx_dir, resize
 from digits.read.forward import UNSURE_BELOW, answers, probabilities
-from digits.read.framing import read_digit_image
 from digits.read.images import open_colours
 from digits.read.number import read_number
+from digits.read.reader import DigitReader
 
 SEED = 0
 SAVED_FAILURES_PER_KIND = 6
@@ -117,12 +117,10 @@ def plain_resize(path: Path, size: int) -> np.ndarray:
         return np.asarray(image.convert("L").resize((size, size), Image.Resampling.BILINEAR))
 
 
-def pipeline(path: Path, size: int) -> np.ndarray | None:
-    """What `digits predict` does; None when it refuses the file (a blank or unreadable image)."""
-    try:
-        return read_digit_image(path, size)
-    except DigitsError:
-        return None
+def pipeline(path: Path, model: ModelFile) -> np.ndarray | None:
+    """The matrix `digits predict` reads; None when it finds no one digit (a blank page, several
+    digits) or cannot read the file."""
+    return DigitReader(model).predict(path).pixels
 
 
 def graded(model: ModelFile, matrices: list[np.ndarray | None], labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -148,7 +146,7 @@ def run_kind(
     """Render every digit to a file and read each back both ways."""
     paths = [render(ink, rng, workdir / f"{render.__name__}-{i:04d}") for i, ink in enumerate(digits.images)]
     plain, _ = graded(model, [plain_resize(p, model.image_size) for p in paths], digits.labels)
-    seen = [pipeline(p, model.image_size) for p in paths]
+    seen = [pipeline(p, model) for p in paths]
     right, confidence = graded(model, seen, digits.labels)
     if failures is not None:
         save_failures(model, paths, seen, digits.labels, right, readable, failures)
@@ -158,13 +156,13 @@ def run_kind(
 def run_blanks(
     model: ModelFile, render: Render, count: int, rng: np.random.Generator, workdir: Path, failures: Path | None
 ) -> tuple[int, int]:
-    """Draw `count` pages with no digit: on how many read_digit_image reports a digit (does not
+    """Draw `count` pages with no digit: on how many predict reports a digit (does not
     refuse the file), and on how many read_number reports any digits."""
     blank = np.zeros((28, 28), dtype=np.uint8)  # no ink: the page, lines and boxes drawn as for a digit
     digit_found, number_found, saved = 0, 0, 0
     for i in range(count):
         path = render(blank, rng, workdir / f"blank-{render.__name__}-{i:03d}")
-        seen = pipeline(path, model.image_size)
+        seen = pipeline(path, model)
         answer = None if seen is None else int(answers(probabilities(model, seen[None]))[0])
         found = answer is not None and answer < len(CLASSES)  # "not a digit" is no digit found
         number = read_number(model, str(path), open_colours(path)).number

@@ -23,7 +23,7 @@ from digits.errors import DigitsError
 from digits.learn.run_files import RunFiles, load_resume_state
 from digits.read.checkpoint import load_model_file
 from digits.read.datasets import load_dataset, read_idx
-from digits.read.framing import normalize_digit, read_digit_image
+from digits.read.number import normalize_digit, read_digit_image
 
 
 def test_sigterm_saves_the_state_and_resume_finishes_the_run(tmp_path):

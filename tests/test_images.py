@@ -19,9 +19,9 @@ from conftest import huge_png_header, ink_on_paper, run_digits
 from digits.errors import DigitsError
 from digits.read.checkpoint import SHIPPED_MODEL, load_model_file
 from digits.read.forward import UNSURE_BELOW, answers, probabilities
-from digits.read.framing import normalize_digit, read_digit_image
 from digits.read.images import MAX_PIXELS
 from digits.read.marks import NoDigitFound
+from digits.read.number import normalize_digit, read_digit_image
 
 DIGIT_INDEX = 15  # a 5 among the official test digits, as the sample's first held-out digit was
 

@@ -27,7 +27,7 @@ def _readable_digits(test_split, count: int = 10) -> tuple[np.ndarray, np.ndarra
     """`count` held-out digits, one of each class, that the shipped model reads right when drawn on paper."""
     from digits.read.checkpoint import SHIPPED_MODEL, load_model_file
     from digits.read.forward import probabilities
-    from digits.read.framing import normalize_digit
+    from digits.read.number import normalize_digit
 
     model = load_model_file(SHIPPED_MODEL)
     chosen = []

@@ -10,8 +10,8 @@ from PIL import Image, ImageDraw, ImageFilter
 
 from digits.read.checkpoint import SHIPPED_MODEL, load_model_file
 from digits.read.forward import probabilities
-from digits.read.framing import read_digit_image
 from digits.read.marks import NoDigitFound
+from digits.read.number import read_digit_image
 from digits.read.reader import load_model as load_reader
 
 SIDE = 360  # px, the pictures' size

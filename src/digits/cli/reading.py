@@ -32,8 +32,9 @@ def predict(
     """Read the digit in each image: a photo, a scan or a drawing.
 
     Dark ink on light paper or the reverse, any size. Directories are read with their
-    subfolders. A file that cannot be read is reported and the others are still read; the
-    exit status is then 1.
+    subfolders. A picture of several digits is answered with the number `digits read` finds
+    there, as no one digit. A file that cannot be read is reported and the others are still
+    read. The exit status is 1 where a file could not be read or held several digits.
     """
     from ..read.reader import load_model
 
@@ -41,7 +42,7 @@ def predict(
     report.model_used(reader.path, reader.shipped)
     failures = 0
     for prediction in reader.predict_files(images, top_k, explain):
-        failures += prediction.failed
+        failures += prediction.failed or prediction.number is not None  # several digits are not one
         if json_output:
             print(report.json_line(prediction), flush=True)
         else:

@@ -13,7 +13,6 @@ import numpy as np
 from PIL import Image
 
 from ..errors import DigitsError
-from .framing import read_digit_image
 from .images import list_images
 
 SAMPLE_DIR = Path(str(files("digits") / "mnist_sample"))  # 8,000 MNIST training digits
@@ -117,6 +116,8 @@ def load_image_folder(root: Path, image_size: int) -> Digits:
     strays = [p.name for p in subfolders if p.name not in CLASSES]
     if strays or not subfolders:
         raise DigitsError(f"{root}: expected subfolders named 0…9, found {strays or 'none'}")
+    from .number import read_digit_image  # here: number.py reads through forward.py, which imports this module
+
     images, labels, skipped = [], [], []
     for folder in subfolders:
         paths = list_images(folder)

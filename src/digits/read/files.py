@@ -15,10 +15,9 @@ import numpy as np
 
 from ..errors import DigitsError
 from .checkpoint import ModelFile
-from .forward import predictions
-from .framing import read_digit_image
-from .images import list_images
+from .images import list_images, open_colours
 from .marks import NoDigitFound
+from .number import NumberMark, number_marks, predict_marks
 from .results import Prediction
 
 CHUNK = 256  # images read ahead and run through the network together
@@ -65,24 +64,18 @@ def _predict_chunk(
 ) -> Iterator[Prediction]:
     paths = [item for item in chunk if isinstance(item, Path)]
     read = iter(mapper(partial(_read, image_size=model.image_size), paths))
-    results = [item if isinstance(item, Prediction) else next(read) for item in chunk]
-    ready = [i for i, item in enumerate(results) if isinstance(item, np.ndarray)]
-    if ready:
-        pixels = np.stack([results[i] for i in ready])
-        for i, prediction in zip(
-            ready, predictions(model, [str(chunk[i]) for i in ready], pixels, top_k, explain), strict=True
-        ):
-            results[i] = prediction
-    yield from results
+    found = [item if isinstance(item, Prediction) else next(read) for item in chunk]
+    yield from predict_marks(model, found, top_k, explain)
 
 
 def _ignore_interrupts() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def _read(path: Path, image_size: int) -> np.ndarray | Prediction:
+def _read(path: Path, image_size: int) -> tuple[str, tuple[np.ndarray, list[NumberMark]]] | Prediction:
+    """A file's marks, as `predict` and `read` find them; or why there are none."""
     try:
-        return read_digit_image(path, image_size)
+        return str(path), number_marks(open_colours(path), str(path), image_size)
     except NoDigitFound as e:
         return Prediction(str(path), error=str(e))
     except DigitsError as e:

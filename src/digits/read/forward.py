@@ -70,13 +70,6 @@ def log_softmax(scores: np.ndarray) -> np.ndarray:
     return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
 
 
-def predict_pixels(
-    model: ModelFile, path: str, pixels: np.ndarray, top_k: int = 1, explain: bool = False
-) -> Prediction:
-    """The prediction for one digit already read into pixels (size, size)."""
-    return predictions(model, [path], pixels[None], top_k, explain)[0]
-
-
 def predictions(model: ModelFile, paths: list[str], pixels: np.ndarray, top_k: int, explain: bool) -> list[Prediction]:
     """Each digit's Prediction from its pixels (N, size, size), named by `paths`; with `explain`, the
     ReLUs that fired in each hidden layer (a committee's first network's)."""

@@ -2,34 +2,17 @@
 
 They cropped each digit to its ink, scaled it into a 20×20 box and centred it by its centre of
 mass in a 28×28 frame. Photos and scans must go through the same steps, or a model trained on
-MNIST sees something it has never seen. Finding the ink is marks.py's job; this is the framing.
+MNIST sees something it has never seen. Finding the ink is marks.py's job, and telling one digit
+from several number.py's; this is the framing.
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import numpy as np
 from PIL import Image
 from scipy import ndimage
 
-from .images import open_colours
-from .marks import find_ink
-
 STROKE_AT_LEAST = 2.8  # px at 28×28: thinner strokes are widened to this (a quarter of MNIST's are thinner)
-
-
-def read_digit_image(path: Path, image_size: int = 28) -> np.ndarray:
-    """Read any image Pillow reads and return it as an image_size × image_size uint8 matrix."""
-    return normalize_digit(open_colours(Path(path)), image_size, name=str(path))
-
-
-def normalize_digit(picture: np.ndarray, image_size: int = 28, name: str = "image") -> np.ndarray:
-    """A picture's grey levels (H, W) or colours (H, W, 3), any size and polarity -> a centred
-    MNIST-style digit (0 paper, 255 ink)."""
-    ink = find_ink(picture, name)
-    top, bottom, left, right = ink.box(ink.digit)
-    return mnist_frame(ink.only(ink.digit)[top:bottom, left:right], image_size)
 
 
 Box = tuple[int, int, int, int]  # (left, top, right, bottom)

@@ -1,4 +1,7 @@
-"""A written number -> its marks left to right: the digits to read, and the separators between them.
+"""A picture's writing -> its marks left to right: the digits to read, and the separators between them.
+
+`predict` and `read` find the marks the same way, here: `read` reads them all as a number, and
+`predict` reads the digit where there is one, and says so where there are several.
 
 A number is a row of marks, found as the runs of columns with ink. Its digits set the row's
 height H and its lines (the median of their tops, and of their bottoms). A mark much shorter than
@@ -13,17 +16,27 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from itertools import combinations
+from pathlib import Path
 
 import numpy as np
 from scipy import ndimage
 
+from ..errors import DigitsError
 from .checkpoint import ModelFile
 from .forward import predictions
 from .framing import Box, mnist_frame, stroke_width
+from .images import open_colours
 from .marks import NoDigitFound, find_ink
-from .results import DigitReading, NumberReading
+from .results import DigitReading, NumberReading, Prediction
 
 NUMBER_MASS = 0.1  # of the largest: a tall run of columns with less ink is a speck, not a digit
+# of the row's height, above and below it: a comma hangs below the digits, and a number's digits
+# stand a little higher or lower than each other
+ROW_SLACK = 0.2
+LEVEL = 0.5  # of a mark's height: a mark with this much of it within the row lies in the row
+# of the number's height: a wider space ends it (a number's digits are written 10–40% of it apart; a
+# whole digit's space is the gap between two words)
+NUMBER_GAP = 1.0
 DIGIT_SHORTEST = 0.5  # of the row's height: a shorter mark is no digit (a number's digits: 0.74–1.35 of each other)
 DIGIT_REACHES = 0.4  # of the row's height below its top line: a digit's top lies higher (a comma's hangs lower)
 # of the pen's width: a point, a colon's dot and a dash's thickness are no smaller (dust, a digit's
@@ -59,15 +72,23 @@ def number_marks(picture: np.ndarray, name: str = "image", image_size: int = 28)
     """The ink found on the page (0–255, uint8, as marks.find_ink sees it), and the number's marks
     left to right."""
     ink = find_ink(picture, name)
-    shades = ink.only(ink.marks)
     digits_ink = np.isin(ink.labels, ink.marks)
     # the pen's width where the ink is half as dark as the writing's darkest at least: a blurred edge is no stroke
     pen = stroke_width(digits_ink & (ink.share >= 0.5 * np.percentile(ink.share[digits_ink], 95)))
     specks = np.isin(ink.labels, ink.specks)
     labels = np.where(digits_ink | (specks & _dots(ink.labels, ink.specks, DOT_SMALLEST * pen)), ink.labels, 0)
-    runs = [_run(labels, start, end) for start, end in _column_runs((labels > 0).any(axis=0))]
+    # the number's row is the one the digit `find_ink` took lies in; marks above and below it are not the number's
+    top, bottom, _, _ = ink.box(ink.digit)
+    level = _level(labels, top - ROW_SLACK * (bottom - top), bottom + ROW_SLACK * (bottom - top))
+    row_labels = np.where(np.isin(labels, level), labels, 0)
+    shades = ink.only(level)
+    runs = [_run(row_labels, start, end) for start, end in _column_runs((row_labels > 0).any(axis=0))]
     mass = [float(shades[:, left:right].sum()) for left, _, right, _ in runs]
-    heavy = [amount >= NUMBER_MASS * max(mass) for amount in mass]  # lighter, a run is a speck, not a digit
+    in_row = _in_row(runs, int(np.argmax(mass)))
+    apart = np.where((labels > 0) & (row_labels == 0), labels, 0)
+    aside = [_run(apart, start, end) for start, end in _column_runs((apart > 0).any(axis=0))]
+    # lighter, a run is a speck, not a digit; further along the row, it is something else on the page
+    heavy = [amount >= NUMBER_MASS * max(mass) and i in in_row for i, amount in enumerate(mass)]
     tall = [box for box, enough in zip(runs, heavy, strict=True) if enough]
     heights = [bottom - top for _, top, _, bottom in tall]
     tallest = max(heights)
@@ -75,16 +96,23 @@ def number_marks(picture: np.ndarray, name: str = "image", image_size: int = 28)
     top_line = float(np.median([top for _, top, _, _ in row]))
     baseline = float(np.median([bottom for _, _, _, bottom in row]))
     height = max(baseline - top_line, 1.0)
-    sized = [_digit_sized(labels[top:bottom, left:right], top, top_line, height) for left, top, right, bottom in runs]
+    sized = [
+        _digit_sized(row_labels[top:bottom, left:right], top, top_line, height, pen)
+        for left, top, right, bottom in runs
+    ]
     readable = [i for i, enough in enumerate(heavy) if sized[i] and enough]
     # a slash stands between two digits
     between = [i for i in readable if 0 < i < len(runs) - 1 and sized[i - 1] and sized[i + 1]]
-    slashes = _slashes(readable, {i: _lean(ink.share, labels, runs[i]) for i in between})
-    marks = []
+    slashes = _slashes(readable, {i: _lean(ink.share, row_labels, runs[i]) for i in between})
+    marks = [
+        NumberMark("left out", box, ink.frame.to_picture(box), text="apart from the number's row") for box in aside
+    ]
     for i, box in enumerate(runs):
         left, top, right, bottom = box
         picture_box = ink.frame.to_picture(box)
-        if sized[i]:
+        if i not in in_row:
+            marks.append(NumberMark("left out", box, picture_box, text="apart from the number's row"))
+        elif sized[i]:
             if not heavy[i]:
                 marks.append(NumberMark("left out", box, picture_box, text="too little ink for a digit"))
             elif i in slashes:
@@ -92,20 +120,57 @@ def number_marks(picture: np.ndarray, name: str = "image", image_size: int = 28)
             else:
                 frame = mnist_frame(shades[top:bottom, left:right], image_size)
                 marks.append(NumberMark("digit", box, picture_box, frame))
-            continue
-        separator = _separator(labels[top:bottom, left:right], top, (top_line, baseline), pen)
-        kind = "separator" if separator in SEPARATORS else "left out"
-        marks.append(NumberMark(kind, box, picture_box, text=separator))
-    return np.round(shades).astype(np.uint8), marks
+        else:
+            separator = _separator(row_labels[top:bottom, left:right], top, (top_line, baseline), pen)
+            kind = "separator" if separator in SEPARATORS else "left out"
+            marks.append(NumberMark(kind, box, picture_box, text=separator))
+    marks.sort(key=lambda mark: mark.ink_box[0])
+    return np.round(ink.only(ink.marks)).astype(np.uint8), marks
 
 
-def _digit_sized(labels: np.ndarray, top: int, top_line: float, height: float) -> bool:
-    """Whether one connected mark among these is DIGIT_SHORTEST of the row's height and reaches up
-    to DIGIT_REACHES of it: a colon's dots are each short, and a comma's tail hangs from the baseline."""
-    return any(
-        rows.stop - rows.start >= DIGIT_SHORTEST * height and top + rows.start < top_line + DIGIT_REACHES * height
-        for rows, _ in filter(None, ndimage.find_objects(labels))
+def _level(labels: np.ndarray, top: float, bottom: float) -> list[int]:
+    """The marks that lie level with the rows from `top` to `bottom`: LEVEL of their height within them."""
+    level = []
+    for index, found in enumerate(ndimage.find_objects(labels), start=1):
+        if found is not None:
+            rows = found[0]
+            if min(rows.stop, bottom) - max(rows.start, top) >= LEVEL * (rows.stop - rows.start):
+                level.append(index)
+    return level
+
+
+def _in_row(runs: list[Box], anchor: int) -> set[int]:
+    """The runs of a number's row: from the one with the most ink, each run on either side no
+    further than NUMBER_GAP of the anchor's height from the last one taken."""
+    _, row_top, _, row_bottom = runs[anchor]
+    reach = NUMBER_GAP * (row_bottom - row_top)
+    taken = {anchor}
+    for step in (-1, 1):
+        i = anchor + step
+        while (
+            0 <= i < len(runs) and (runs[i][0] - runs[i - 1][2] if step > 0 else runs[i + 1][0] - runs[i][2]) <= reach
+        ):
+            taken.add(i)
+            i += step
+    return taken
+
+
+def _digit_sized(labels: np.ndarray, top: int, top_line: float, height: float, pen: float) -> bool:
+    """Whether a run of marks is a digit: one connected mark among them DIGIT_SHORTEST of the row's
+    height that reaches up to DIGIT_REACHES of it (a colon's dots are each short, and a comma's tail
+    hangs from the baseline), or several that together do and are not all dots (a stroke broken
+    into pieces: a faint pen, a pencil's grain, a scribble's crossings)."""
+    parts = list(filter(None, ndimage.find_objects(labels)))
+
+    def sized(start: int, stop: int) -> bool:
+        return stop - start >= DIGIT_SHORTEST * height and top + start < top_line + DIGIT_REACHES * height
+
+    if any(sized(rows.start, rows.stop) for rows, _ in parts):
+        return True
+    dots = all(
+        max(rows.stop - rows.start, columns.stop - columns.start) <= DOT_LARGEST * pen for rows, columns in parts
     )
+    return len(parts) > 1 and not dots and sized(min(r.start for r, _ in parts), max(r.stop for r, _ in parts))
 
 
 def _dots(labels: np.ndarray, specks: list[int], smallest: float) -> np.ndarray:
@@ -194,23 +259,122 @@ def read_number(model: ModelFile, name: str, picture: np.ndarray, decoded: float
         ink, marks = number_marks(picture, name, model.image_size)
     except NoDigitFound as e:
         return NumberReading(name, error=str(e), ink=e.ink)
-    framed = [mark for mark in marks if mark.kind == "digit"]
-    if not framed:
-        return NumberReading(name, error=f"{name}: no digit found, only marks too small for one")
-    read = iter(predictions(model, [name] * len(framed), np.stack([m.frame for m in framed]), 1, False))
+    return read_marks(model, name, ink, marks, decoded)
+
+
+def read_marks(
+    model: ModelFile, name: str, ink: np.ndarray, marks: list[NumberMark], decoded: float = 1.0
+) -> NumberReading:
+    """The number that `number_marks` found: each digit read, the separators kept."""
+    framed = [mark.frame for mark in marks if mark.kind == "digit"]
+    read = predictions(model, [name] * len(framed), np.stack(framed), 1, False) if framed else []
+    return _number(name, ink, marks, read, decoded)
+
+
+def _number(
+    name: str, ink: np.ndarray, marks: list[NumberMark], read: list[Prediction], decoded: float = 1.0
+) -> NumberReading:
+    """The number from the marks and the network's reading of each digit-sized one (`read`, in
+    order). A mark the network calls no digit is left out of the number where it lies past its
+    digits (printed text beside a number, a doodle); between them, it leaves no number."""
+    if not read:
+        return NumberReading(name, error=_too_small(name))
+    answers = iter(read)
     readings = []
     for mark in marks:
         box = tuple(round(v / decoded) for v in mark.box)
         if mark.kind != "digit":
             readings.append(DigitReading(None, 0.0, False, box, mark.ink_box, mark.kind, mark.text))
             continue
-        p = next(read)
+        p = next(answers)
         kind, text = ("not a digit", "") if p.not_a_digit else ("digit", str(p.digit))
         readings.append(DigitReading(p.digit, p.confidence, p.unsure, box, mark.ink_box, kind, text))
-    not_digits = [i for i, r in enumerate(readings, 1) if r.kind == "not a digit"]
-    if not_digits:
-        which = ", ".join(map(str, not_digits))
+    digits = [i for i, r in enumerate(readings) if r.kind == "digit"]
+    not_digits = [i for i, r in enumerate(readings) if r.kind == "not a digit"]
+    inside = [i for i in not_digits if digits and digits[0] < i < digits[-1]]
+    if not digits or inside:
+        which = ", ".join(str(i + 1) for i in (inside or not_digits))
         error = f"{name}: no number: mark {which} of {len(readings)} is not a digit"
         return NumberReading(name, None, readings, error=error, ink=ink)
     number = "".join(r.text for r in readings if r.kind in ("digit", "separator"))
     return NumberReading(name, number, readings, ink=ink)
+
+
+def _too_small(name: str) -> str:
+    return f"{name}: no digit found, only marks too small for one"
+
+
+def lone_digit(marks: list[NumberMark]) -> np.ndarray | None:
+    """The framed digit where the marks hold one digit-sized mark (specks and small marks beside it
+    are no digit); None where they hold several, or none."""
+    framed = [mark.frame for mark in marks if mark.kind == "digit"]
+    return framed[0] if len(framed) == 1 else None
+
+
+def normalize_digit(picture: np.ndarray, image_size: int = 28, name: str = "image") -> np.ndarray:
+    """A picture's grey levels (H, W) or colours (H, W, 3), any size and polarity -> its one digit,
+    centred MNIST-style (0 paper, 255 ink). A picture of several digits raises DigitsError; a blank
+    one NoDigitFound."""
+    _, marks = number_marks(picture, name, image_size)
+    frame = lone_digit(marks)
+    if frame is None:
+        count = sum(mark.kind == "digit" for mark in marks)
+        if count == 0:
+            raise NoDigitFound(_too_small(name))
+        raise DigitsError(f"{name}: {count} digits, not one (`digits read` reads a number)")
+    return frame
+
+
+def read_digit_image(path: Path, image_size: int = 28) -> np.ndarray:
+    """Read any image Pillow reads and return its one digit as an image_size × image_size uint8 matrix."""
+    return normalize_digit(open_colours(Path(path)), image_size, name=str(path))
+
+
+def predict_marks(
+    model: ModelFile,
+    found: list[tuple[str, tuple[np.ndarray, list[NumberMark]]] | Prediction],
+    top_k: int,
+    explain: bool,
+) -> list[Prediction]:
+    """Each picture's Prediction from the marks `number_marks` found on it (or a Prediction already,
+    for a picture that could not be read), every digit-sized mark read in one batch. The answer is
+    the digit where the number `read` finds is one digit (or the mark's answer, where there is one
+    mark and it is not a digit); where it is several, no one digit, and the number, to say why."""
+    names, frames = [], []
+    for item in found:
+        if not isinstance(item, Prediction):
+            name, (_, marks) = item
+            framed = [mark.frame for mark in marks if mark.kind == "digit"]
+            names += [name] * len(framed)
+            frames += framed
+    read = iter(predictions(model, names, np.stack(frames), top_k, explain) if frames else [])
+    results = []
+    for item in found:
+        if isinstance(item, Prediction):
+            results.append(item)
+            continue
+        name, (ink, marks) = item
+        results.append(_one_digit(name, ink, marks, [next(read) for mark in marks if mark.kind == "digit"]))
+    return results
+
+
+def _one_digit(name: str, ink: np.ndarray, marks: list[NumberMark], read: list[Prediction]) -> Prediction:
+    """What `predict` answers for a picture, from its marks and the network's reading of each
+    digit-sized one: as `read` finds the number there."""
+    number = _number(name, ink, marks, read)
+    digits = [p for p in read if not p.not_a_digit]
+    if not read:
+        return Prediction(name, error=number.error)
+    if len(read) == 1:
+        return read[0]
+    if not digits:  # several marks, none a digit: the surest of them
+        return max(read, key=lambda p: p.confidence)
+    if number.number is not None and len(digits) == 1:  # one digit, beside marks that are none
+        return digits[0]
+    if number.number is None:
+        return Prediction(name, error=f"{name}: {len(read)} marks the size of a digit, not one ({number.error})")
+    return Prediction(
+        name,
+        error=f"{name}: {len(digits)} digits, not one: {number.number} (`digits read` reads a number)",
+        number=number.number,
+    )

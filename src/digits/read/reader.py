@@ -21,11 +21,9 @@ from PIL import Image
 from ..errors import DigitsError
 from .checkpoint import SHIPPED_MODEL, ModelFile, load_model_file
 from .files import predict_paths
-from .forward import predict_pixels
-from .framing import normalize_digit
 from .images import colours, list_images, open_colours
 from .marks import NoDigitFound
-from .number import read_number
+from .number import normalize_digit, number_marks, predict_marks, read_number
 from .results import NumberReading, Prediction, layers_text
 
 ImageLike = str | Path | bytes | Image.Image | np.ndarray
@@ -68,10 +66,10 @@ class DigitReader:
         """
         name = _name(image) if name is None else name
         try:
-            pixels = self.pixels(image, name)
+            found = (name, number_marks(self.colours(image, name), name, self.model.image_size))
         except NoDigitFound as e:
             return self._signed(Prediction(name, error=str(e)))
-        return self._signed(predict_pixels(self.model, name, pixels, top_k))
+        return self._signed(predict_marks(self.model, [found], top_k, False)[0])
 
     def predict_many(self, images: Iterable[ImageLike], top_k: int = 1) -> list[Prediction]:
         """Predictions for many images, in order. Files (and directories of them) are read as

@@ -64,6 +64,7 @@ class Prediction(Result):
     error: str | None = None  # why there is no digit, for a person
     failed: bool = False  # the file could not be read (a blank page is not a failure)
     not_a_digit: bool = False  # there is writing, and the model answers that it is none of 0–9
+    number: str | None = None  # where the picture holds several digits, not one: the number `read` finds
     probabilities: list[float] | None = field(default=None, repr=False)  # of 0 to 9, then "not a digit" if it has one
     relus_fired: list[int] | None = field(default=None, repr=False)  # with explain: ReLUs that let something through
     model: str = ""  # the model file that read it

@@ -124,11 +124,15 @@ def test_shipped_model_is_the_full_mnist_run_and_reads_the_test_digits(tmp_path,
     model = load_model_file(SHIPPED_MODEL)
     made_by = dataclasses.asdict(load_config(ROOT / "configs" / "mnist.toml"))
     stored = dataclasses.asdict(config_from_dict(model.config, str(SHIPPED_MODEL)))  # keys added since: defaults
+    for config in (made_by, stored):  # -1 splits with train.seed: the same split as 0 for seed 0
+        if config["data"]["split_seed"] == -1:
+            config["data"]["split_seed"] = config["train"]["seed"]
     for section, values in made_by.items():  # all but where its files came from and went
         for key, value in values.items():
             if key not in ("path", "output"):
                 assert stored[section][key] == value, f"{section}.{key}"
     assert model.layer_sizes == [784, 1500, 1000, 500, 11] and model.classes[-1] == "not a digit"
+    assert len(model.networks) == 3 and len(model.metrics["networks"]) == 3  # a committee of three runs
     assert evaluate(model, test_split).accuracy >= 0.99
     result = run_digits("evaluate", "--json", cwd=tmp_path)  # no checkpoints/ here: the shipped model
     assert result.returncode == 0, result.stderr
@@ -156,7 +160,8 @@ def test_a_committee_averages_its_networks_everywhere_a_model_is_read(tmp_path, 
     assert len(committee.networks) == 2 and committee.metrics["val_accuracy"] > 0.5
     each = [probabilities(load_model_file(path), test_split.images) for path in members]
     averaged = probabilities(committee, test_split.images)
-    np.testing.assert_allclose(averaged, np.mean(each, axis=0), atol=1e-6)
+    np.testing.assert_allclose(averaged, np.mean(each, axis=0), atol=2e-3)  # its weights stored as float16
+    assert (answers(averaged) == answers(np.mean(each, axis=0))).mean() >= 0.999
     assert not np.allclose(each[0], each[1], atol=1e-3)  # two networks, not one twice
 
     evaluated = json.loads(

@@ -116,7 +116,8 @@ def load_model_file(path: Path | None = None) -> ModelFile:
     try:
         with safe_open(str(path), framework="numpy") as f:
             metadata = f.metadata() or {}
-            tensors = {key: f.get_tensor(key) for key in f.keys()}  # noqa: SIM118 (safe_open is not iterable)
+            # a committee's tensors are stored as float16 (see learn/committee.py); all are read as float32
+            tensors = {key: f.get_tensor(key).astype(np.float32) for key in f.keys()}  # noqa: SIM118 (safe_open is not iterable)
         header = {key: json.loads(value) for key, value in metadata.items()}
     except (SafetensorError, OSError, ValueError) as e:
         raise DigitsError(f"{path}: not a digits checkpoint, or damaged ({first_line(e)})") from None

@@ -54,8 +54,8 @@ from digits.read.checkpoint import ModelFile, load_model_file
 from digits.read.datasets import CLASSES, TEST_DIR, Digits, load_idx_dir, resize
 from digits.read.forward import UNSURE_BELOW, answers, probabilities
 from digits.read.images import open_colours
-from digits.read.number import read_number
 from digits.read.reader import DigitReader
+from digits.read.reading import read_number
 
 SEED = 0
 SAVED_FAILURES_PER_KIND = 6

@@ -29,7 +29,7 @@ from renderings import NUMBER_PAPERS
 
 from digits.read.checkpoint import load_model_file
 from digits.read.images import open_colours
-from digits.read.number import read_number
+from digits.read.reading import read_number
 
 SEED = 20
 # what people write with separators; "d" is a digit

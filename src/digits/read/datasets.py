@@ -14,6 +14,7 @@ from PIL import Image
 
 from ..errors import DigitsError
 from .images import list_images
+from .number import read_digit_image
 
 SAMPLE_DIR = Path(str(files("digits") / "mnist_sample"))  # 8,000 MNIST training digits
 TEST_DIR = Path(str(files("digits") / "mnist_test"))  # MNIST's official 10,000 test digits
@@ -116,8 +117,6 @@ def load_image_folder(root: Path, image_size: int) -> Digits:
     strays = [p.name for p in subfolders if p.name not in CLASSES]
     if strays or not subfolders:
         raise DigitsError(f"{root}: expected subfolders named 0…9, found {strays or 'none'}")
-    from .number import read_digit_image  # here: number.py reads through forward.py, which imports this module
-
     images, labels, skipped = [], [], []
     for folder in subfolders:
         paths = list_images(folder)

@@ -17,7 +17,8 @@ from ..errors import DigitsError
 from .checkpoint import ModelFile
 from .images import list_images, open_colours
 from .marks import NoDigitFound
-from .number import NumberMark, number_marks, predict_marks
+from .number import NumberMark, number_marks
+from .reading import predict_marks
 from .results import Prediction
 
 CHUNK = 256  # images read ahead and run through the network together

@@ -1,7 +1,7 @@
 """A picture's writing -> its marks left to right: the digits to read, and the separators between them.
 
-`predict` and `read` find the marks the same way, here: `read` reads them all as a number, and
-`predict` reads the digit where there is one, and says so where there are several.
+`predict` and `read` find the marks the same way, here; reading.py reads them: `read` all of
+them as a number, and `predict` the digit where there is one.
 
 A number is a row of marks, found as the runs of columns with ink. Its digits set the row's
 height H and its lines (the median of their tops, and of their bottoms). A mark much shorter than
@@ -22,12 +22,9 @@ import numpy as np
 from scipy import ndimage
 
 from ..errors import DigitsError
-from .checkpoint import ModelFile
-from .forward import predictions
 from .framing import Box, mnist_frame, stroke_width
 from .images import open_colours
 from .marks import NoDigitFound, find_ink
-from .results import DigitReading, NumberReading, Prediction
 
 NUMBER_MASS = 0.1  # of the largest: a tall run of columns with less ink is a speck, not a digit
 # of the row's height, above and below it: a comma hangs below the digits, and a number's digits
@@ -251,56 +248,8 @@ def _column_runs(inked: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True))
 
 
-def read_number(model: ModelFile, name: str, picture: np.ndarray, decoded: float = 1.0) -> NumberReading:
-    """Every mark of a number on a picture (grey levels or colours), left to right: each digit
-    prepared as a lone digit is, and the separators; boxes in the picture's pixels, the array being
-    `decoded` of its size (a large photo is reduced). A mark the model calls no digit leaves no number."""
-    try:
-        ink, marks = number_marks(picture, name, model.image_size)
-    except NoDigitFound as e:
-        return NumberReading(name, error=str(e), ink=e.ink)
-    return read_marks(model, name, ink, marks, decoded)
-
-
-def read_marks(
-    model: ModelFile, name: str, ink: np.ndarray, marks: list[NumberMark], decoded: float = 1.0
-) -> NumberReading:
-    """The number that `number_marks` found: each digit read, the separators kept."""
-    framed = [mark.frame for mark in marks if mark.kind == "digit"]
-    read = predictions(model, [name] * len(framed), np.stack(framed), 1, False) if framed else []
-    return _number(name, ink, marks, read, decoded)
-
-
-def _number(
-    name: str, ink: np.ndarray, marks: list[NumberMark], read: list[Prediction], decoded: float = 1.0
-) -> NumberReading:
-    """The number from the marks and the network's reading of each digit-sized one (`read`, in
-    order). A mark the network calls no digit is left out of the number where it lies past its
-    digits (printed text beside a number, a doodle); between them, it leaves no number."""
-    if not read:
-        return NumberReading(name, error=_too_small(name))
-    answers = iter(read)
-    readings = []
-    for mark in marks:
-        box = tuple(round(v / decoded) for v in mark.box)
-        if mark.kind != "digit":
-            readings.append(DigitReading(None, 0.0, False, box, mark.ink_box, mark.kind, mark.text))
-            continue
-        p = next(answers)
-        kind, text = ("not a digit", "") if p.not_a_digit else ("digit", str(p.digit))
-        readings.append(DigitReading(p.digit, p.confidence, p.unsure, box, mark.ink_box, kind, text))
-    digits = [i for i, r in enumerate(readings) if r.kind == "digit"]
-    not_digits = [i for i, r in enumerate(readings) if r.kind == "not a digit"]
-    inside = [i for i in not_digits if digits and digits[0] < i < digits[-1]]
-    if not digits or inside:
-        which = ", ".join(str(i + 1) for i in (inside or not_digits))
-        error = f"{name}: no number: mark {which} of {len(readings)} is not a digit"
-        return NumberReading(name, None, readings, error=error, ink=ink)
-    number = "".join(r.text for r in readings if r.kind in ("digit", "separator"))
-    return NumberReading(name, number, readings, ink=ink)
-
-
-def _too_small(name: str) -> str:
+def too_small(name: str) -> str:
+    """Why a picture with marks has no digit."""
     return f"{name}: no digit found, only marks too small for one"
 
 
@@ -320,7 +269,7 @@ def normalize_digit(picture: np.ndarray, image_size: int = 28, name: str = "imag
     if frame is None:
         count = sum(mark.kind == "digit" for mark in marks)
         if count == 0:
-            raise NoDigitFound(_too_small(name))
+            raise NoDigitFound(too_small(name))
         raise DigitsError(f"{name}: {count} digits, not one (`digits read` reads a number)")
     return frame
 
@@ -328,53 +277,3 @@ def normalize_digit(picture: np.ndarray, image_size: int = 28, name: str = "imag
 def read_digit_image(path: Path, image_size: int = 28) -> np.ndarray:
     """Read any image Pillow reads and return its one digit as an image_size × image_size uint8 matrix."""
     return normalize_digit(open_colours(Path(path)), image_size, name=str(path))
-
-
-def predict_marks(
-    model: ModelFile,
-    found: list[tuple[str, tuple[np.ndarray, list[NumberMark]]] | Prediction],
-    top_k: int,
-    explain: bool,
-) -> list[Prediction]:
-    """Each picture's Prediction from the marks `number_marks` found on it (or a Prediction already,
-    for a picture that could not be read), every digit-sized mark read in one batch. The answer is
-    the digit where the number `read` finds is one digit (or the mark's answer, where there is one
-    mark and it is not a digit); where it is several, no one digit, and the number, to say why."""
-    names, frames = [], []
-    for item in found:
-        if not isinstance(item, Prediction):
-            name, (_, marks) = item
-            framed = [mark.frame for mark in marks if mark.kind == "digit"]
-            names += [name] * len(framed)
-            frames += framed
-    read = iter(predictions(model, names, np.stack(frames), top_k, explain) if frames else [])
-    results = []
-    for item in found:
-        if isinstance(item, Prediction):
-            results.append(item)
-            continue
-        name, (ink, marks) = item
-        results.append(_one_digit(name, ink, marks, [next(read) for mark in marks if mark.kind == "digit"]))
-    return results
-
-
-def _one_digit(name: str, ink: np.ndarray, marks: list[NumberMark], read: list[Prediction]) -> Prediction:
-    """What `predict` answers for a picture, from its marks and the network's reading of each
-    digit-sized one: as `read` finds the number there."""
-    number = _number(name, ink, marks, read)
-    digits = [p for p in read if not p.not_a_digit]
-    if not read:
-        return Prediction(name, error=number.error)
-    if len(read) == 1:
-        return read[0]
-    if not digits:  # several marks, none a digit: the surest of them
-        return max(read, key=lambda p: p.confidence)
-    if number.number is not None and len(digits) == 1:  # one digit, beside marks that are none
-        return digits[0]
-    if number.number is None:
-        return Prediction(name, error=f"{name}: {len(read)} marks the size of a digit, not one ({number.error})")
-    return Prediction(
-        name,
-        error=f"{name}: {len(digits)} digits, not one: {number.number} (`digits read` reads a number)",
-        number=number.number,
-    )

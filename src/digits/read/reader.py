@@ -23,7 +23,8 @@ from .checkpoint import SHIPPED_MODEL, ModelFile, load_model_file
 from .files import predict_paths
 from .images import colours, list_images, open_colours
 from .marks import NoDigitFound
-from .number import normalize_digit, number_marks, predict_marks, read_number
+from .number import normalize_digit, number_marks
+from .reading import predict_marks, read_number
 from .results import NumberReading, Prediction, layers_text
 
 ImageLike = str | Path | bytes | Image.Image | np.ndarray

@@ -17,7 +17,8 @@ from .results import DigitReading, NumberReading, Prediction
 def read_number(model: ModelFile, name: str, picture: np.ndarray, decoded: float = 1.0) -> NumberReading:
     """Every mark of a number on a picture (grey levels or colours), left to right: each digit
     prepared as a lone digit is, and the separators; boxes in the picture's pixels, the array being
-    `decoded` of its size (a large photo is reduced). A mark the model calls no digit leaves no number."""
+    `decoded` of its size (a large photo is reduced). A mark the model calls no digit between the
+    number's digits leaves no number."""
     try:
         ink, marks = number_marks(picture, name, model.image_size)
     except NoDigitFound as e:

@@ -37,12 +37,13 @@ def test_compare_tabulates_the_settings_that_differ_and_draws_the_curves(runs):
     assert result.returncode == 0, result.stderr
     assert result.stderr.strip() == "The runs' curves are drawn in compare.png"
     lines = result.stdout.splitlines()
+    header = next(line for line in lines if "hidden" in line and "linear" in line)  # a column per run, by its file
+    starts = [header.index("hidden"), header.index("linear")]
     cells = {
-        row[0]: row[1:]
-        for row in ([cell.strip() for cell in line.replace("┃", "│").split("│")[1:-1]] for line in lines)
-        if len(row) == 3
+        line[: starts[0]].strip(): [line[starts[0] : starts[1]].strip(), line[starts[1] :].strip()]
+        for line in lines
+        if line.strip() and not line.strip().startswith("─") and line[: starts[0]].strip() and ": " not in line
     }
-    assert cells[""] == ["hidden", "linear"]  # a column per run, named by its file
     settings = [key for key in cells if "." in key]
     assert settings == ["data.non_digits", "model.hidden"]  # train.output differs too: not a setting to compare
     assert cells["data.non_digits"] == ["0.1", "0"] and cells["model.hidden"] == ["[80]", "[]"]
@@ -51,7 +52,7 @@ def test_compare_tabulates_the_settings_that_differ_and_draws_the_curves(runs):
         assert cells["best epoch"][column] == f"{best['epoch']} of 2"
         assert cells["val loss"][column] == f"{float(best['val_loss']):.4f}"
         assert cells["val accuracy"][column] == f"{float(best['val_accuracy']):.2%}"
-        assert cells["verdict"][column] in ("good fit", "underfitting", "overfitting")
+        assert cells["fit"][column] in ("good", "underfit", "overfit")
         assert cells["time"][column].endswith("s")
     assert lines[-2:] == ["hidden: hidden.safetensors", "linear: linear.safetensors"]
 
@@ -61,6 +62,21 @@ def test_compare_tabulates_the_settings_that_differ_and_draws_the_curves(runs):
     assert pixels.std() > 10  # lines, dots and text, not a blank canvas
     colourful = (pixels.max(axis=2) - pixels.min(axis=2)) > 100
     assert colourful.sum() > 500  # each run drawn in its own colour
+
+
+def test_six_runs_fit_80_columns_with_whole_words(runs, tmp_path):
+    for name in ("hidden", "linear"):
+        for copy in range(3):
+            for file in runs.glob(f"{name}.*"):
+                shutil.copy(file, tmp_path / f"{name}{copy}{''.join(file.suffixes)}")
+    models = sorted(path.name for path in tmp_path.glob("*.safetensors"))
+    result = run_digits("compare", *models, cwd=tmp_path, columns=80)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    fit = next(line for line in lines if line.startswith("fit")).split()
+    assert len(fit) == 7 and all(word in ("good", "underfit", "overfit") for word in fit[1:])  # no word broken
+    assert any(line.startswith("model.hidden ") for line in lines)  # a setting's name whole
 
 
 def test_compare_json_has_one_entry_per_run(runs):

@@ -198,6 +198,8 @@ def test_lr_find_says_why_it_stopped_early(quick_config):
     result = run_digits("lr-find", "--config", str(quick_config), "--steps", "200", "--end", "1000")
     assert result.returncode == 0, result.stderr
     assert "Stopped after " in result.stdout and "the loss blew up" in result.stdout
+    # the command to paste trains the config that was swept, not the default one
+    assert f"Try it: digits train --config {quick_config} --lr " in result.stdout
 
 
 def test_a_closed_pipe_is_not_an_error():

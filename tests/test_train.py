@@ -149,7 +149,7 @@ def test_underfitting_never_asks_for_a_rate_whose_loss_rose():
     advice = diagnose(history, _settings(train__lr=0.3)).advice
     assert "raise" not in advice
     assert advice == (
-        "training accuracy is 81.0%: lower train.lr = 0.3: in epoch 1 the training loss rose again, by 9% of its "
+        "training accuracy is 81.0%: lower the learning rate from train.lr = 0.3: in epoch 1 the training loss rose again, by 9% of its "
         "first value, so the steps overshoot (`digits lr-find` suggests a rate)"
     )
 

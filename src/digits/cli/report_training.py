@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+from rich import box
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
@@ -184,12 +185,14 @@ def _sparklines(*series: list[float], width: int = 60) -> list[str]:
 # --- lr-find
 
 
-def lr_finding(finding: LrFinding) -> None:
+def lr_finding(finding: LrFinding, config: object = None) -> None:
+    """The sweep's curve, the suggested rate, and the command that trains with it (the same config)."""
     out.print(_loss_curve(finding.learning_rates, finding.losses, finding.suggestion), markup=False)
     if finding.stopped_early:
         out.print(f"\nStopped after {len(finding.losses)} batches: {finding.stopped_early}.", markup=False)
     out.print(f"\nSuggested learning rate: [bold]{finding.suggestion:.3g}[/] (a tenth of where the loss was lowest)")
-    out.print(f"Try it: digits train --lr {finding.suggestion:.3g}", markup=False)
+    with_config = "" if config is None else f" --config {config}"
+    out.print(f"Try it: digits train{with_config} --lr {finding.suggestion:.3g}", markup=False)
 
 
 def _loss_curve(rates: list[float], losses: list[float], suggestion: float, width: int = 64, height: int = 14) -> str:
@@ -226,17 +229,26 @@ def comparison(compared: Comparison) -> None:
     """A column per run (runs.Comparison), a row per setting that differs, then each run's best epoch,
     validation loss and accuracy, verdict and time: runs read across, as a learner compares them."""
     c = compared
-    table = Table(title=f"{counted(len(c.runs), 'run')} compared", title_justify="left")
-    table.add_column("")
+    # no lines between the columns, and a setting's name kept whole: six runs fit 80 columns
+    table = Table(
+        title=f"{counted(len(c.runs), 'run')} compared",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        padding=(0, 1, 0, 0),
+    )
+    table.add_column("", no_wrap=True)
     for run in c.runs:
-        table.add_column(escape(run.label), overflow="fold")
+        table.add_column(escape(run.label), overflow="fold", min_width=len("underfit"))
     for key in c.differing:
-        table.add_row(key, *(escape(_setting(run.settings[key])) for run in c.runs))
+        table.add_row(key, *(escape(_setting(key, run.settings[key])) for run in c.runs))
     table.add_section()
     table.add_row("best epoch", *(f"{run.best_epoch} of {run.epochs}" for run in c.runs))
     table.add_row("val loss", *(loss_text(run.val_loss) for run in c.runs))
     table.add_row("val accuracy", *(f"{run.val_accuracy:.2%}" for run in c.runs))
-    table.add_row("verdict", *(f"[{run.fit.colour}]{run.verdict}[/]" for run in c.runs))
+    table.add_row(
+        "fit", *(f"[{run.fit.colour}]{run.fit.value}[/]" for run in c.runs)
+    )  # the word the epochs' fit column uses
     table.add_row("time", *(f"{run.seconds:.1f}s" for run in c.runs))
     out.print(table)
     if any(run.label != run.name for run in c.runs):
@@ -245,8 +257,11 @@ def comparison(compared: Comparison) -> None:
         out.print("No setting differs between the runs (train.output and train.device aside).", markup=False)
 
 
-def _setting(value: object) -> str:
-    """A config value as it is written in a config file: true, [512, 256], 0.05."""
+def _setting(key: str, value: object) -> str:
+    """A config value as it is written in a config file: true, [512, 256], 0.05; 0 training images
+    as what it means, all of them."""
+    if key == "data.train_images" and value == 0:
+        return "all"
     if isinstance(value, bool):
         return "true" if value else "false"
     return f"{value:g}" if isinstance(value, float) else str(value)

@@ -189,7 +189,7 @@ def lr_find(
     if json_output:
         print(report.json_line(finding))
         return
-    report_training.lr_finding(finding)
+    report_training.lr_finding(finding, config)
 
 
 def evaluate(

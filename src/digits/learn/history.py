@@ -165,8 +165,9 @@ def _underfit_advice(history: Sequence[EpochRecord], config: Any) -> str:
     overshot = next((r for r in history if r.overshoot > OVERSHOOT), None)
     if overshot is not None:  # a higher rate would overshoot further: never advise one
         lr = (
-            f"lower {config.describe('train.lr')}: in epoch {overshot.epoch} the training loss rose again, by "
-            f"{overshot.overshoot:.0%} of its first value, so the steps overshoot (`digits lr-find` suggests a rate)"
+            f"lower the learning rate from {config.describe('train.lr')}: in epoch {overshot.epoch} the training loss "
+            f"rose again, by {overshot.overshoot:.0%} of its first value, so the steps overshoot (`digits lr-find` "
+            "suggests a rate)"
         )
     else:
         lr = "choose train.lr with `digits lr-find`"

@@ -73,15 +73,14 @@ def join_committee(paths: list[Path], output: Path, data_path: str | None = None
                 )
     val = _validation(first, data_path)
     joined = dataclasses.replace(first, path=Path(output), networks=[m.networks[0] for m in models])
-    result = Committee(output, [_judged(m, str(m.path), val) for m in models], _judged(joined, "committee", val))
-    result.val_images = len(val.labels)
+    judged = [_judged(m, str(m.path), val) for m in models]
+    result = Committee(output, judged, _judged(joined, "committee", val), len(val.labels))
     state = {
-        f"{prefix}layers.{i}.{kind}": tensor
+        f"{prefix}layers.{i}.{kind}": tensor.astype(STORED)
         for prefix, network in zip(network_prefixes(len(models)), joined.networks, strict=True)
         for i, (weight, bias) in enumerate(zip(network.weights, network.biases, strict=True))
         for kind, tensor in (("weight", weight), ("bias", bias))
     }
-    state = {key: tensor.astype(STORED) for key, tensor in state.items()}
     metrics = {key: getattr(result.committee, key) for key in ("val_loss", "val_accuracy", "val_digit_accuracy")}
     metrics["networks"] = [{"file": m.path.name, **m.metrics} for m in models]
     save_model(

@@ -212,7 +212,7 @@ def test_the_network_view_follows_the_drawing(page):
     one = page.eval_on_selector_all("#units button", "units => units.map(u => u.getAttribute('aria-label'))")
     captions = page.eval_on_selector_all(".layers figcaption", "captions => captions.map(c => c.textContent)")
     assert len(captions) == 3 and all("ReLUs fired" in caption for caption in captions)
-    assert "committee of 3 networks" in page.text_content("#layers")  # which of them is drawn is said
+    assert "committee of 3 networks" in page.text_content("#network")  # which of them is drawn is said
     scores = page.eval_on_selector_all("#bars .score", "scores => scores.map(s => Number(s.textContent))")
     assert len(scores) == 11 and scores[1] == max(scores)  # the 1's score is the highest before softmax
     page.hover("#units button >> nth=2")

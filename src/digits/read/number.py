@@ -270,7 +270,7 @@ def normalize_digit(picture: np.ndarray, image_size: int = 28, name: str = "imag
         count = sum(mark.kind == "digit" for mark in marks)
         if count == 0:
             raise NoDigitFound(too_small(name))
-        raise DigitsError(f"{name}: {count} digits, not one (`digits read` reads a number)")
+        raise DigitsError(f"{name}: {count} digits, not one (read them as a number)")
     return frame
 
 

@@ -109,6 +109,6 @@ def _one_digit(name: str, ink: np.ndarray, marks: list[NumberMark], read: list[P
         return Prediction(name, error=f"{name}: {len(read)} marks the size of a digit, not one ({number.error})")
     return Prediction(
         name,
-        error=f"{name}: {len(digits)} digits, not one: {number.number} (`digits read` reads a number)",
+        error=f"{name}: {len(digits)} digits, not one: {number.number} (read as a number)",
         number=number.number,
     )

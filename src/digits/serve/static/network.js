@@ -100,17 +100,13 @@ export function setUpNetwork(described) {
     layersBox.replaceChildren(note);
     unitsTitle.textContent = "Its class templates, by score";
   } else {
-    const shown = [];
-    if (model.networks > 1) {  // a committee averages its networks' answers; one of them is drawn here
-      const note = document.createElement("p");
-      note.className = "hint";
-      note.textContent = `This model is a committee of ${model.networks} networks of this shape, trained apart; ` +
-        "its answer averages their probabilities. The first network's layers and scores are shown; the " +
-        "probabilities are the committee's.";
-      shown.push(note);
-    }
-    layersBox.replaceChildren(...shown, ...figures.map(({ figure }) => figure));
+    layersBox.replaceChildren(...figures.map(({ figure }) => figure));
   }
+  const note = document.getElementById("committee-note");  // a committee averages its networks; one is drawn
+  note.hidden = !(model.networks > 1);
+  note.textContent = `This model is a committee of ${model.networks} networks of this shape, trained apart; ` +
+    "its answer averages their probabilities. The first network's layers and scores are shown; the " +
+    "probabilities are the committee's.";
   clearNetwork();
 }
 

@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from digits.learn.ink_finder import PagesConfig, page_digits
+from digits.learn.ink_finder import page_digits
 from digits.learn.ink_pages import FACTOR_GROUPS, draw_page
 from digits.read.ink import FINDER_VARIABLE
 from digits.read.reader import load_model
@@ -75,7 +75,7 @@ def read_pages(pages: list, finder: Path | None) -> tuple[float, int, int]:
 
 
 def validation_digits(mnist: str) -> tuple[np.ndarray, np.ndarray]:
-    split = page_digits(PagesConfig(source="mnist" if mnist else "sample", path=mnist))
+    split = page_digits("mnist" if mnist else "sample", mnist)
     return split.val.images, split.val.labels
 
 

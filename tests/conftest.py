@@ -30,10 +30,13 @@ from digits.read.datasets import TEST_DIR, Digits, load_idx_dir
 TRAIN_EPOCHS = 3
 
 
-def run_digits(*args: str, cwd: Path | None = None, columns: int = 120) -> subprocess.CompletedProcess:
+def run_digits(
+    *args: str, cwd: Path | None = None, columns: int = 120, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
     """Run `python -m digits ARGS` as a user runs it, capturing stdout and stderr apart: a process of its
-    own, forked from a fork server that has imported what digits imports (forkserver.py)."""
-    env = {**os.environ, "NO_COLOR": "1", "COLUMNS": str(columns)}
+    own, forked from a fork server that has imported what digits imports (forkserver.py); `env`: variables
+    set for it alone."""
+    env = {**os.environ, "NO_COLOR": "1", "COLUMNS": str(columns), **(env or {})}
     return forkserver.run(list(args), cwd, env, timeout=300)
 
 

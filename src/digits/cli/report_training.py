@@ -134,6 +134,27 @@ def ink_saved(path: object) -> None:
     out.print(f"Saved {path}; read with it: DIGITS_INK_FINDER={path} digits predict IMAGE", markup=False)
 
 
+def marks_epoch(row: dict) -> None:
+    """The mark classifier's training as it goes: the marks drawn, then each network's rows, one per epoch."""
+    if "drawn" in row:
+        out.print(f"Drew {row['drawn']:,} marks in {row['seconds']:.0f}s", markup=False)
+        return
+    if "network" in row:
+        out.print(f"The network that reads {row['network']}:", markup=False)
+        out.print(f"{'epoch':>5}  {'train loss':>10}  {'val loss':>8}  {'val acc':>7}  {'time':>6}", markup=False)
+        return
+    seconds = f"{row['seconds']:.0f}s"
+    out.print(
+        f"{row['epoch']:>5}  {loss_text(row['train_loss']):>10}  {loss_text(row['val_loss']):>8}"
+        f"  {row['val_accuracy']:>7.2%}  {seconds:>6}",
+        markup=False,
+    )
+
+
+def marks_saved(path: object) -> None:
+    out.print(f"Saved {path}; read with it: DIGITS_MARK_CLASSIFIER={path} digits read IMAGE", markup=False)
+
+
 def committee(result: Committee) -> None:
     """Each network's, and the committee's, validation loss and accuracy, and where it was saved."""
     out.print(f"On the {result.val_images:,} validation images all of them held out:", markup=False)

@@ -133,6 +133,37 @@ def train_ink(
     report_training.ink_saved(saved)
 
 
+def train_marks(
+    config: Annotated[
+        Path, typer.Option(metavar="FILE", help="TOML config of the rows, the network and its training.")
+    ] = Path("configs/marks.toml"),
+    epochs: Annotated[int | None, typer.Option(metavar="N", help="Passes over the drawn marks.")] = None,
+    seed: Annotated[int | None, typer.Option(metavar="N", help="Seed for the rows and the initial weights.")] = None,
+    output: Annotated[
+        Path | None, typer.Option(metavar="FILE", help="Where to save the weights (.safetensors).")
+    ] = None,
+    data_path: Annotated[
+        Path | None, typer.Option(metavar="DIR", help="MNIST's folder (rows.path), whose training digits are written.")
+    ] = None,
+) -> None:
+    """Train the mark classifier on rows drawn at random; see training and validation loss each epoch.
+
+    A small Linear+ReLU network learns what each mark of a number is (a digit, a point, a comma, a
+    dash, a slash, a colon, or not a digit) from the mark in its row's frame: its shape, its size and
+    its place in the row. `digits read` and `predict` use the classifier shipped with digits; this
+    retrains it from its config (configs/marks.toml).
+    """
+    with needs_extra("training"):
+        from ..learn.mark_classifier import load_marks_config, train_classifier
+
+    overrides = {"train.epochs": epochs, "train.seed": seed}
+    overrides["train.output"] = None if output is None else str(output)
+    overrides["rows.path"] = None if data_path is None else str(data_path)
+    cfg = load_marks_config(config, overrides)
+    saved = train_classifier(cfg, report_training.marks_epoch)
+    report_training.marks_saved(saved)
+
+
 def committee(
     models: Annotated[
         list[Path],

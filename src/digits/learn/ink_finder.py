@@ -133,16 +133,16 @@ def folded(finder: InkFinder) -> dict[str, np.ndarray]:
     return {name: t.detach().cpu().numpy().astype(np.float32) for name, t in tensors.items()}
 
 
-def page_digits(config: PagesConfig) -> Split:
+def page_digits(source: str, path: str) -> Split:
     """The digits the pages are written with (`train`), and those kept from them (`val`): the digit
     model's own split (as configs/mnist.toml makes it), so that the reader is judged on digits
     neither network has seen."""
-    return split_train_val(load_training_split(config.source, config.path, 28), VAL_FRACTION, VAL_SEED)
+    return split_train_val(load_training_split(source, path, 28), VAL_FRACTION, VAL_SEED)
 
 
 def _pages(config: PagesConfig, seed: int, count: int) -> tuple[np.ndarray, np.ndarray]:
     """`count` pages for a seed, drawn in two processes (drawing is Pillow's and numpy's, on one core each)."""
-    digits = page_digits(config).train.images
+    digits = page_digits(config.source, config.path).train.images
     off = frozenset(config.off)
     halves = [(count + 1) // 2, count // 2]
     with ProcessPoolExecutor(2) as pool:

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DigitsError
+from .weights_file import read_weights
 
 SHIPPED_FINDER = Path(str(files("digits") / "pretrained" / "ink.safetensors"))  # configs/ink.toml's run
 FINDER_VARIABLE = "DIGITS_INK_FINDER"  # names another finder's weights, as `digits train-ink` writes them
@@ -66,18 +67,7 @@ def load_finder() -> InkFinderFile:
 
 @cache
 def _loaded(path: Path) -> InkFinderFile:
-    from safetensors import SafetensorError, safe_open
-
-    try:
-        with safe_open(str(path), "numpy") as f:
-            metadata = f.metadata() or {}
-            if metadata.get("kind") != WEIGHTS_KIND:
-                raise DigitsError(f"{path}: not an ink finder's weights (no '{WEIGHTS_KIND}' in its header)")
-            tensors = {name: f.get_tensor(name) for name in f.keys()}  # noqa: SIM118 (safe_open is no dict)
-    except FileNotFoundError:
-        raise DigitsError(f"{path}: ink finder weights not found") from None
-    except (SafetensorError, OSError) as e:
-        raise DigitsError(f"{path}: cannot read ink finder weights ({e})") from None
+    tensors, metadata = read_weights(path, WEIGHTS_KIND, "ink finder")
     missing = [f"{name}.weight" for name in LAYERS if f"{name}.weight" not in tensors]
     if missing:
         raise DigitsError(f"{path}: ink finder weights lack {missing[0]}")

@@ -137,7 +137,9 @@ def train_marks(
     config: Annotated[
         Path, typer.Option(metavar="FILE", help="TOML config of the rows, the network and its training.")
     ] = Path("configs/marks.toml"),
-    epochs: Annotated[int | None, typer.Option(metavar="N", help="Passes over the drawn marks.")] = None,
+    epochs: Annotated[
+        int | None, typer.Option(metavar="N", help="The first network's passes over the drawn marks.")
+    ] = None,
     seed: Annotated[int | None, typer.Option(metavar="N", help="Seed for the rows and the initial weights.")] = None,
     output: Annotated[
         Path | None, typer.Option(metavar="FILE", help="Where to save the weights (.safetensors).")
@@ -148,9 +150,10 @@ def train_marks(
 ) -> None:
     """Train the mark classifier on rows drawn at random; see training and validation loss each epoch.
 
-    A small Linear+ReLU network learns what each mark of a number is (a digit, a point, a comma, a
-    dash, a slash, a colon, or not a digit) from the mark in its row's frame: its shape, its size and
-    its place in the row. `digits read` and `predict` use the classifier shipped with digits; this
+    Two small Linear+ReLU networks learn what each mark of a number is (a digit, a point, a comma,
+    a dash, a slash, a colon, or not a digit): the first from the mark in its row's frame (its
+    shape, its size and its place in the row), the second from the first one's answers for the mark
+    and its neighbours. `digits read` and `predict` use the classifier shipped with digits; this
     retrains it from its config (configs/marks.toml).
     """
     with needs_extra("training"):

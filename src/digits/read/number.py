@@ -25,9 +25,8 @@ from .images import open_colours
 from .mark_kinds import MARK_CLASSES, classifier_inputs, mark_probabilities, row_frame
 from .marks import Ink, NoDigitFound, find_ink
 
-NUMBER_MASS = (
-    0.1  # of the largest: a tall run of columns with less ink is a speck, not one of the digits setting the row
-)
+# of the largest: a run of columns with less ink is a speck, not one of the digits that set the row's lines
+NUMBER_MASS = 0.1
 # of the row's height, above and below it: a comma hangs below the digits, and a number's digits
 # stand a little higher or lower than each other
 ROW_SLACK = 0.2
@@ -36,8 +35,8 @@ LEVEL = 0.5  # of a mark's height: a mark with this much of it within the row li
 # whole digit's space is the gap between two words)
 NUMBER_GAP = 1.0
 # of the tallest: the runs that set the row's lines are this tall at least (a number's digits are
-# 0.74–1.35 of each other's height); a shorter mark that is neither a digit nor a separator is left
-# out of the number, not read as a digit
+# 0.74–1.35 of each other's height); a mark shorter than this of the row's height that the classifier
+# calls neither a digit nor a separator is left out, a taller one is read by the digit model
 DIGIT_SHORTEST = 0.5
 # of the pen's width: a speck this wide may be a point or a colon's dot (dust, a digit's broken-off sliver are thinner)
 DOT_SMALLEST = 0.6

@@ -94,8 +94,13 @@ def _marks(config: RowsConfig, seed: int, count: int) -> Marks:
     rngs = [np.random.default_rng([seed, part]) for part in range(2)]
     with ProcessPoolExecutor(2) as pool:
         parts = list(pool.map(row_examples, rngs, [digits] * 2, [(count + 1) // 2, count // 2]))
+    (inputs, labels, rows, gaps), (inputs2, labels2, rows2, gaps2) = parts
+    # the second process's rows numbered after the first's, so that no two rows share a number
     return Marks(
-        *(np.concatenate([p[k] + (count if k == 2 and j else 0) for j, p in enumerate(parts)]) for k in range(4))
+        np.concatenate([inputs, inputs2]),
+        np.concatenate([labels, labels2]),
+        np.concatenate([rows, rows2 + count]),
+        np.concatenate([gaps, gaps2]),
     )
 
 

@@ -83,7 +83,7 @@ def test_quiet_prints_only_the_summary_and_one_epoch_reads_as_one(tmp_path, quic
     result = run_digits("train", "--config", str(quick_config), "--epochs", "1", "--output", str(output), "--quiet")
     assert result.returncode == 0, result.stderr
     assert "epoch  train loss" not in result.stdout
-    assert "Verdict:" in result.stdout and "Best epoch" in result.stdout
+    assert "Verdict:" in result.stdout and "Kept epoch" in result.stdout
     assert not any(line.startswith("train loss") for line in result.stdout.splitlines())  # a point is no curve
     assert "train for more than 1 epoch " in result.stdout and "1 epochs" not in result.stdout
     with output.with_suffix(".history.csv").open() as f:
@@ -114,8 +114,8 @@ def test_train_json_is_one_object_with_the_history_and_how_it_stopped(tmp_path, 
     epochs = len(summary["history"])
     assert [row["epoch"] for row in summary["history"]] == list(range(1, epochs + 1)) and epochs < 30
     assert summary["stopped"] == "early" and summary["best_epoch"] == epochs - 2
-    assert summary["diagnosis"]["fit"] == "overfit"
-    assert summary["diagnosis"]["advice"].startswith(f"training stopped early at epoch {epochs} (train.patience = 2)")
+    assert summary["diagnosis"]["fit"] == "overfit" and summary["diagnosis"]["cause"] == "memorizing"
+    assert f"training stopped early at epoch {epochs} (train.patience = 2)" in summary["diagnosis"]["advice"]
     assert summary["saved"] is True
     assert Path(summary["curves"]).is_file() and Path(summary["output"]).is_file()
 

@@ -11,12 +11,13 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from ..learn.history import counted
+from ..learn.history import CAUSES, counted
 from ..read.results import layers_text
-from .report import err, left_out, loss_text, out
+from .report import err, error, left_out, loss_text, out
 
 if TYPE_CHECKING:
     from ..learn.committee import Committee
+    from ..learn.config import Config
     from ..learn.history import EpochRecord
     from ..learn.lr_finder import LrFinding
     from ..learn.runs import Comparison
@@ -100,12 +101,12 @@ class TrainingProgress:
             out.print(text, markup=markup)
 
 
-def training_summary(result: TrainResult, patience: int) -> None:
+def training_summary(result: TrainResult, config: Config) -> None:
     best, last = result.history[result.best_epoch - 1], result.history[-1]
     if result.stopped == "early":
         out.print(
-            f"Stopped early after epoch {last.epoch}: validation loss has not improved for "
-            f"{counted(last.epoch - best.epoch, 'epoch')} (patience {patience})",
+            f"Stopped early after epoch {last.epoch}: the kept model has not improved for "
+            f"{counted(last.epoch - best.epoch, 'epoch')} (patience {config.train.patience})",
             markup=False,
         )
     if len(result.history) > 1:  # one epoch is a point, not a curve
@@ -113,11 +114,35 @@ def training_summary(result: TrainResult, patience: int) -> None:
             [r.train_loss for r in result.history], [r.val_loss for r in result.history]
         )
         out.print(f"\ntrain loss {train_curve}\nval loss   {val_curve}", markup=False)
-    out.print(f"Best epoch {best.epoch}: val loss {loss_text(best.val_loss)}, val accuracy {best.val_accuracy:.2%}")
-    fit = result.diagnosis.fit
-    out.print(f"Verdict: [bold {fit.colour}]{fit.verdict}[/] — {escape(result.diagnosis.advice)}")
+    by = "highest validation accuracy" if config.train.keep == "accuracy" else "lowest validation loss"
+    out.print(
+        f"Kept epoch {best.epoch}, by {by}: val loss {loss_text(best.val_loss)}, val accuracy {best.val_accuracy:.2%}"
+    )
+    most = max(result.history, key=lambda r: r.val_accuracy)
+    if most.val_accuracy > best.val_accuracy:
+        out.print(
+            f"  Epoch {most.epoch} was more accurate on the validation images, {most.val_accuracy:.2%} "
+            f'(+{(most.val_accuracy - best.val_accuracy) * 100:.2f} points); train.keep = "accuracy" keeps that one',
+            markup=False,
+        )
+    _verdict(result)
     out.print(f"Saved {result.output} (history: {result.history_file}, curves: {result.curves})", markup=False)
     out.print(f"Read with it: digits predict IMAGE --checkpoint {result.output}", markup=False)
+
+
+def training_diverged(result: TrainResult) -> None:
+    """The verdict of a run whose loss became infinite or NaN, as an error, and what it kept."""
+    error(result.diagnosis.advice)
+    if result.best_epoch:
+        err.print(f"The model of epoch {result.best_epoch}, before it diverged, is at {result.output}", markup=False)
+
+
+def _verdict(result: TrainResult) -> None:
+    diagnosis = result.diagnosis
+    cause = f" ({CAUSES[diagnosis.cause]})" if CAUSES[diagnosis.cause] else ""
+    out.print(
+        f"Verdict: [bold {diagnosis.fit.colour}]{diagnosis.fit.verdict}[/]{escape(cause)} — {escape(diagnosis.advice)}"
+    )
 
 
 def ink_epoch(row: dict) -> None:

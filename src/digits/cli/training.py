@@ -95,8 +95,12 @@ def train(
         raise typer.Exit(130 if result.stopped == "interrupted" else 143)
     if json_output:
         print(report.json_line(result))
-        return
-    report_training.training_summary(result, cfg.train.patience)
+    elif result.stopped == "diverged":
+        report_training.training_diverged(result)
+    else:
+        report_training.training_summary(result, cfg)
+    if result.stopped == "diverged":
+        raise typer.Exit(1)
 
 
 def train_ink(

@@ -19,6 +19,7 @@ from ..errors import ConfigError
 DEFAULT_CONFIG_PATH = Path("configs/default.toml")
 SOURCES = ("sample", "mnist", "folder")
 SCHEDULES = ("cosine", "onecycle", "constant")
+KEEPS = ("loss", "accuracy")
 
 
 @dataclass
@@ -52,7 +53,8 @@ class TrainConfig:
     nesterov: bool = True
     weight_decay: float = 5e-4
     label_smoothing: float = 0.0  # learn from targets softened by this much
-    patience: int = 0  # stop after this many epochs without a better validation loss; 0 never stops
+    patience: int = 0  # stop after this many epochs without a better kept model; 0 never stops
+    keep: str = "loss"  # the epoch whose model is kept: lowest validation "loss", or highest validation "accuracy"
     seed: int = 0
     device: str = "auto"  # "auto" takes a GPU when there is one: cuda, cuda:N, mps or cpu
     output: str = "checkpoints/default.safetensors"
@@ -65,9 +67,10 @@ class Config:
     train: TrainConfig = field(default_factory=TrainConfig)
 
     def __post_init__(self) -> None:
-        self.flags: set[str] = (
-            set()
-        )  # the keys set by a command-line flag, not a field: a config's values don't name it
+        # not fields, so that a config's values name neither: the keys set by a command-line flag, and
+        # the file it was read from when one was named ("" otherwise)
+        self.flags: set[str] = set()
+        self.file = ""
 
     def describe(self, key: str, value: Any = None) -> str:
         """How a person sets `key` to `value` (default: its value now): `--device cuda` if it came from
@@ -94,6 +97,7 @@ RULES: dict[str, tuple[Any, str]] = {
     "train.epochs": (lambda v: v >= 1, "at least 1"),
     "train.batch_size": (lambda v: v >= 1, "at least 1"),
     "train.lr": (lambda v: v > 0, "greater than 0"),
+    "train.keep": (lambda v: v in KEEPS, "one of " + ", ".join(f'"{s}"' for s in KEEPS)),
     "train.schedule": (lambda v: v in SCHEDULES, "one of " + ", ".join(f'"{s}"' for s in SCHEDULES)),
     "train.momentum": (lambda v: 0 <= v < 1, "in [0, 1)"),
     "train.weight_decay": (lambda v: v >= 0, "0 or more"),
@@ -128,6 +132,8 @@ def load_config(path: Path | None = None, overrides: dict[str, Any] | None = Non
         except tomllib.TOMLDecodeError as e:
             raise ConfigError(f"{path}: invalid TOML: {e}") from None
     config = config_from_dict(raw, origin, kind)
+    if isinstance(config, Config) and path is not None and origin != str(DEFAULT_CONFIG_PATH):
+        config.file = origin
     for key, value in (overrides or {}).items():
         if value is not None:
             section, name = key.split(".")

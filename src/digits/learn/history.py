@@ -1,10 +1,11 @@
-"""A training run's history, one record per epoch, and what it says about the fit.
+"""A training run's history, one record per epoch, and what it says about the fit and its cause.
 
-Overfitting means validation loss has stopped improving for a few epochs while training loss
-keeps falling: the model learns its training images by heart. Underfitting means it has not
-learned them yet, or is still learning: a good fit needs validation loss to have levelled off.
-A gap between training and validation accuracy alone is neither: on a few hundred images it
-is mostly noise. A learning rate is too high when the training loss climbs mid-run.
+Underfitting means the model has not learned its training images yet, or is still learning them;
+overfitting means it learns them by heart: validation loss stops improving while training loss
+keeps falling. A verdict names its cause (`CAUSES`), from evidence that noise cannot fake: a
+straight line through the last few epochs' log losses (`Trend`), the first epoch's fall against
+the chance loss, and the gap between validation and training loss. The rules, in the order they
+are tried, and the battery of runs that checks them are in docs/training.md.
 Plain Python, no torch: the CLI and tests read histories without it.
 """
 
@@ -14,6 +15,7 @@ import csv
 import dataclasses
 import io
 import math
+import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
@@ -22,14 +24,32 @@ from typing import Any, get_type_hints
 
 from ..errors import DigitsError, first_line
 
-UNDERFIT_ACCURACY = 0.95  # below this training accuracy a digit model has not learned enough
-RISE_TOLERANCE = 0.05  # a loss this far (relative) from where it was has risen or fallen...
-PATIENCE = 3  # ...when the minimum is at least this many epochs old (one bad epoch is noise)
-LEVELLING_EPOCHS = 2  # validation loss has levelled off when its best improved less than RISE_TOLERANCE over these
+UNDERFIT_ACCURACY = 0.95  # below this training accuracy (smoothed) a digit model has not learned its images
+TREND_EPOCHS = (
+    5  # the trend is a line through this many epochs: one epoch's val loss moves ±10% with the batches' order
+)
+FALLING = 0.10  # val loss still falling this much an epoch (on the trend, less one standard error): more epochs
+# would pay. `--epochs 3` on the default config ended falling 27–34% an epoch; hidden.toml 3%, the default 0.4%
+RISE_TOLERANCE = 0.05  # validation loss this far (relative) above its best, on the trend, has risen
+PATIENCE = 3  # epochs since validation's best before a rise or a plateau counts (one bad epoch is noise)
+MEMORIZED_GAP = 30.0  # validation loss this many times the training loss: the training images are known by heart.
+# Measured: 1.6–2.7 (default config), 9–12 (hidden.toml); 120–140 (4,096 units on 1,000 images), 330–440 (overfit.toml)
+SLOW_START = 0.10  # the first epoch took less than this share off the chance loss: the steps are too small.
+# At the default rate it takes 23% (hidden = [1]) to 78%; at a thousandth of it, 0.2%
+LEARNED = 0.5  # a run whose training loss ends above this share of the chance loss has learned next to nothing
+BLOWN_UP = 0.5  # the smoothed batch loss this far above its lowest, as a share of its first value: the steps
+# overshot. Noise took it to 3.5% (hidden = [1]); a 4,096-unit layer's first steps to 53%, which it recovered from
 SMOOTHING = 0.98  # exponential moving average of the batch losses, as fast.ai's lr_find smooths them
-OVERSHOOT = 0.03  # the smoothed batch loss this far above its lowest, as a share of its first value: the
-# steps overshoot. Noise alone took it to 2.0% (lr 0.02–0.1, 2 seeds, 4 epochs, configs default and hidden);
-# lr 0.3 to 4.5–17.6%.
+
+# What a verdict can blame, each with the words the summary uses for it
+CAUSES = {
+    "learning_rate_too_high": "the learning rate is too high",
+    "learning_rate_too_low": "the learning rate is too low",
+    "too_few_epochs": "too few epochs",
+    "too_small": "the network is too small",
+    "memorizing": "the network learns its training images by heart",
+    "none": "",
+}
 
 
 class Fit(Enum):
@@ -72,7 +92,8 @@ class EpochRecord:
 @dataclass
 class Diagnosis:
     fit: Fit
-    advice: str  # one line, naming the config keys worth changing for this run
+    cause: str  # one of CAUSES
+    advice: str  # one line: what the cause calls for, naming the config keys to change, then the evidence
 
 
 class SmoothedLoss:
@@ -100,98 +121,205 @@ class SmoothedLoss:
         return max(((self.add(loss) - self.lowest) / self.first for loss in losses), default=0.0)
 
 
-def epoch_fit(history: Sequence[EpochRecord], run_ended: bool = False, stopped_early: bool = False) -> Fit:
-    """The fit as of the last epoch in `history`.
+@dataclass(frozen=True)
+class Trend:
+    """A straight line fitted by least squares to the logs of a loss over the last TREND_EPOCHS epochs.
 
-    Mid-run, overfitting needs validation loss to have risen beyond its noise: a plateau may
-    still give way. Once the run has ended (`run_ended`; `stopped_early` when train.patience
-    ended it) a plateau is final, and one while training loss kept falling is overfitting too.
+    `slope` is the loss's relative change per epoch, `error` that slope's standard error from
+    the points' scatter about the line (0 for two points, which cannot show their noise), and
+    `end` the line's loss at the last epoch: the loss with one epoch's noise smoothed away.
     """
-    last = history[-1]
-    best = min(history, key=lambda r: r.val_loss)
-    if last.train_accuracy < UNDERFIT_ACCURACY:  # still learning: a bump in val loss is noise
+
+    end: float
+    slope: float
+    error: float
+
+    @classmethod
+    def of(cls, losses: Sequence[float]) -> Trend:
+        ys = [math.log(max(loss, 1e-12)) for loss in losses[-TREND_EPOCHS:]]
+        n = len(ys)
+        if n == 1:
+            return cls(losses[-1], 0.0, 0.0)
+        middle, mean = (n - 1) / 2, sum(ys) / n
+        spread = sum((x - middle) ** 2 for x in range(n))
+        slope = sum((x - middle) * (y - mean) for x, y in enumerate(ys)) / spread
+        scatter = sum((y - mean - slope * (x - middle)) ** 2 for x, y in enumerate(ys))
+        error = math.sqrt(scatter / (n - 2) / spread) if n > 2 else 0.0
+        return cls(math.exp(mean + slope * (n - 1 - middle)), slope, error)
+
+    @property
+    def falling(self) -> bool:
+        """Falling faster than FALLING an epoch, by more than its standard error."""
+        return self.slope + self.error < -FALLING
+
+    @property
+    def rising(self) -> bool:
+        """Rising by more than twice its standard error: a rise that noise would rarely draw."""
+        return self.slope - 2 * self.error > 0
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What the history shows as of its last epoch, each figure smoothed over several epochs."""
+
+    val: Trend
+    train: Trend
+    accuracy: float  # the training accuracy, averaged over the trend's epochs
+    best: EpochRecord  # the epoch of lowest validation loss
+    since_best: int  # epochs since it
+    train_fell: float  # how much (relative) the training loss fell since the best epoch, on the trend
+    gap: float  # validation loss over training loss, on the trend
+    stopped_early: bool = False  # train.patience ended the run: its own measure of a stall
+
+    @classmethod
+    def of(cls, history: Sequence[EpochRecord], stopped_early: bool = False) -> Evidence:
+        val, train = Trend.of([r.val_loss for r in history]), Trend.of([r.train_loss for r in history])
+        recent = history[-TREND_EPOCHS:]
+        best = min(history, key=lambda r: r.val_loss)
+        return cls(
+            val,
+            train,
+            sum(r.train_accuracy for r in recent) / len(recent),
+            best,
+            history[-1].epoch - best.epoch,
+            1 - train.end / best.train_loss,
+            val.end / train.end,
+            stopped_early,
+        )
+
+    @property
+    def memorizing(self) -> bool:
+        """Training loss kept falling while validation did not improve: for as long as train.patience asked, when it
+        ended the run; else for PATIENCE epochs, and its trend rose beyond noise, or it sits MEMORIZED_GAP times
+        above the training loss."""
+        if self.train_fell <= RISE_TOLERANCE:
+            return False
+        rose = self.val.rising and self.val.end > self.best.val_loss * (1 + RISE_TOLERANCE)
+        return self.stopped_early or (self.since_best >= PATIENCE and (rose or self.gap >= MEMORIZED_GAP))
+
+    @property
+    def still_learning(self) -> bool:
+        return self.val.falling or self.accuracy < UNDERFIT_ACCURACY
+
+
+def epoch_fit(history: Sequence[EpochRecord]) -> Fit:
+    """The fit as of the last epoch in `history`, from the trends: a label changes when they do, not
+    with one epoch's noise."""
+    if not all(math.isfinite(r.train_loss) and math.isfinite(r.val_loss) for r in history):
         return Fit.UNDERFIT
-    train_fell = last.train_loss < best.train_loss * (1 - RISE_TOLERANCE)  # learning the images by heart
-    stalled = last.epoch - best.epoch >= PATIENCE or stopped_early  # validation no better for a while
-    rose = stalled and last.val_loss > best.val_loss * (1 + RISE_TOLERANCE)
-    if train_fell and (rose or (stalled and run_ended)):
-        return Fit.OVERFIT
-    if _still_falling(history) is not None:
+    evidence = Evidence.of(history)
+    if evidence.still_learning:
         return Fit.UNDERFIT
-    return Fit.GOOD
+    return Fit.OVERFIT if evidence.memorizing else Fit.GOOD
 
 
 def stopped_early(history: Sequence[EpochRecord], config: Any) -> bool:
     """Whether early stopping (train.patience) ended the run before its last epoch."""
-    patience, best = config.train.patience, min(history, key=lambda r: r.val_loss)
-    return patience > 0 and len(history) < config.train.epochs and history[-1].epoch - best.epoch >= patience
+    patience, kept = config.train.patience, kept_epoch(history, config.train.keep)
+    return patience > 0 and len(history) < config.train.epochs and history[-1].epoch - kept >= patience
+
+
+def kept_epoch(history: Sequence[EpochRecord], keep: str = "loss") -> int:
+    """The epoch whose model a run keeps: lowest validation loss, or with `keep = "accuracy"` highest validation
+    accuracy (of those, the lowest loss); 0 when no epoch ended with finite losses."""
+    finite = [r for r in history if math.isfinite(r.val_loss)]
+    if not finite:
+        return 0
+    if keep == "accuracy":
+        return max(finite, key=lambda r: (r.val_accuracy, -r.val_loss)).epoch
+    return min(finite, key=lambda r: r.val_loss).epoch
 
 
 def diagnose(history: Sequence[EpochRecord], config: Any) -> Diagnosis:
-    """The verdict on a whole run, with advice that fits the run's own config (a digits Config)."""
-    early = stopped_early(history, config)
-    fit = epoch_fit(history, run_ended=True, stopped_early=early)
-    last, best = history[-1], min(history, key=lambda r: r.val_loss)
-    stop = f"training stopped early at epoch {last.epoch} ({config.describe('train.patience')}): " if early else ""
-    if fit is Fit.OVERFIT:
-        remedies = [_more_data(config)]
-        if not config.data.augment:
-            remedies.append("data.augment = true")
-        elif not config.data.elastic:
-            remedies.append("data.elastic = true")
-        remedies.append(f"a higher train.weight_decay than {config.train.weight_decay:g}")
-        if config.model.dropout == 0 and config.model.hidden:
-            remedies.append("model.dropout = 0.2")
-        if config.model.hidden:
-            remedies.append(f"narrower model.hidden than {config.model.hidden}")
-        how = "risen" if last.val_loss > best.val_loss * (1 + RISE_TOLERANCE) else "not improved"
-        fell = 1 - last.train_loss / best.train_loss
+    """The verdict on a whole run and its cause, with advice that fits the run's own config (a digits Config).
+
+    The causes are tried in order: a rate too high (the loss diverged, or blew up and the run learned
+    next to nothing), a rate too low (the first epoch barely moved the loss, and the run learned next
+    to nothing), memorizing, too few epochs (validation still falling fast), too small (training
+    accuracy stays low), else none.
+    """
+    last, lr = history[-1], f"lower the learning rate from {config.describe('train.lr')}"
+    chance = math.log(11 if config.data.non_digits > 0 else 10)  # the loss of an even guess over the classes
+    diverged = next((r for r in history if not math.isfinite(r.train_loss + r.val_loss)), None)
+    finder = f"`digits lr-find{_config_flag(config)}` suggests one"
+    if diverged:
+        loss = diverged.train_loss if not math.isfinite(diverged.train_loss) else diverged.val_loss
         return Diagnosis(
-            fit,
-            f"{stop}validation loss has {how} since epoch {best.epoch} while training loss fell another {fell:.0%}; "
-            f"epoch {best.epoch}'s model is the one saved. To generalize further try {_either(remedies)}",
+            Fit.UNDERFIT,
+            "learning_rate_too_high",
+            f"{lr}: training diverged in epoch {diverged.epoch} (the loss became {loss}); {finder}",
         )
-    if fit is Fit.UNDERFIT:
-        return Diagnosis(fit, _underfit_advice(history, config))
-    both = "both losses levelled off" if early else "validation loss levelled off"
-    return Diagnosis(fit, f"{stop}{both}; the best model (epoch {best.epoch}) is saved")
-
-
-def _underfit_advice(history: Sequence[EpochRecord], config: Any) -> str:
-    last = history[-1]
-    epochs, hidden = config.train.epochs, config.model.hidden
-    longer = f"train for more than {counted(epochs, 'epoch')}"
-    wider = f"widen model.hidden beyond {hidden}" if hidden else "add a hidden layer (model.hidden = [128])"
-    overshot = next((r for r in history if r.overshoot > OVERSHOOT), None)
-    if overshot is not None:  # a higher rate would overshoot further: never advise one
-        lr = (
-            f"lower the learning rate from {config.describe('train.lr')}: in epoch {overshot.epoch} the training loss "
-            f"rose again, by {overshot.overshoot:.0%} of its first value, so the steps overshoot (`digits lr-find` "
-            "suggests a rate)"
+    learned = 1 - min(r.train_loss for r in history) / chance
+    blown = max(history, key=lambda r: r.overshoot)
+    if blown.overshoot > BLOWN_UP and learned < LEARNED:
+        return Diagnosis(
+            Fit.UNDERFIT,
+            "learning_rate_too_high",
+            f"{lr}: in epoch {blown.epoch} the training loss blew up, {blown.overshoot:.0%} of its first value above its "
+            f"lowest, and the run took only {learned:.0%} off the loss of a guess; {finder}",
         )
-    else:
-        lr = "choose train.lr with `digits lr-find`"
-    if last.train_accuracy < UNDERFIT_ACCURACY:
-        why = f"training accuracy is {last.train_accuracy:.1%}"
-        remedies = [lr] if overshot else [wider, longer, lr]  # overshooting steps learn nothing, at any width
-    elif len(history) <= LEVELLING_EPOCHS:
-        why = f"{counted(len(history), 'epoch')} cannot show the validation loss levelling off"
-        remedies = [longer]
-    else:
-        why = f"validation loss still improved {_still_falling(history):.0%} over the last {LEVELLING_EPOCHS} epochs"
-        remedies = [longer, lr] if overshot else [longer]
-    return f"{why}: {_either(remedies)}"
+    first = 1 - history[0].train_loss / chance
+    if first < SLOW_START and learned < LEARNED:
+        return Diagnosis(
+            Fit.UNDERFIT,
+            "learning_rate_too_low",
+            f"raise the learning rate from {config.describe('train.lr')}: the first epoch took only {max(first, 0):.1%} "
+            f"off the loss of a guess ({chance:.2f}), and the whole run {learned:.0%}; {finder}",
+        )
+    early, kept = stopped_early(history, config), kept_epoch(history, config.train.keep)
+    evidence = Evidence.of(history, early)
+    stop = f"training stopped early at epoch {last.epoch} ({config.describe('train.patience')}); " if early else ""
+    if evidence.memorizing:
+        how = (
+            f"validation loss rose {evidence.val.end / evidence.best.val_loss - 1:.0%} above its best (epoch "
+            f"{evidence.best.epoch})"
+            if evidence.val.rising
+            else f"validation loss has not improved since epoch {evidence.best.epoch}"
+        )
+        return Diagnosis(
+            Fit.OVERFIT,
+            "memorizing",
+            f"to generalize, try {_either(_regularizers(config))}: {stop}{how} while training loss fell another "
+            f"{evidence.train_fell:.0%}, and is now {evidence.gap:.0f}× the training loss; epoch {kept}'s model is kept",
+        )
+    if evidence.val.falling or len(history) == 1:
+        fall = f"{1 - math.exp(evidence.val.slope):.0%} an epoch" if len(history) > 1 else "in its one epoch"
+        return Diagnosis(
+            Fit.UNDERFIT,
+            "too_few_epochs",
+            f"train for more than {counted(config.train.epochs, 'epoch')} ({config.describe('train.epochs')}): "
+            f"validation loss was still falling {fall} when the run ended",
+        )
+    if evidence.accuracy < UNDERFIT_ACCURACY:
+        hidden = config.model.hidden
+        wider = f"widen model.hidden beyond {hidden}" if hidden else "add a hidden layer (model.hidden = [128])"
+        return Diagnosis(
+            Fit.UNDERFIT,
+            "too_small",
+            f"{wider}: training accuracy levelled off at {evidence.accuracy:.1%}; even the images it learns from are "
+            "beyond this network",
+        )
+    both = "both losses levelled off" if stop else "validation loss levelled off"
+    return Diagnosis(Fit.GOOD, "none", f"nothing to change: {stop}{both}; epoch {kept}'s model is kept")
 
 
-def _still_falling(history: Sequence[EpochRecord]) -> float | None:
-    """How much (relative) the best validation loss improved over the last LEVELLING_EPOCHS epochs, when
-    that is more than RISE_TOLERANCE, or when there are too few epochs to tell (then 1.0); else None.
-    Bests, not single epochs: a spike up and back down is noise, not learning."""
-    if len(history) <= LEVELLING_EPOCHS:
-        return 1.0
-    recent = min(r.val_loss for r in history[-LEVELLING_EPOCHS:])
-    fell = 1 - recent / min(r.val_loss for r in history[:-LEVELLING_EPOCHS])
-    return fell if fell > RISE_TOLERANCE else None
+def _config_flag(config: Any) -> str:
+    """` --config FILE` for a run that was given one, so that a command pasted from advice trains the same model."""
+    return f" --config {shlex.quote(config.file)}" if getattr(config, "file", "") else ""
+
+
+def _regularizers(config: Any) -> list[str]:
+    remedies = [_more_data(config)]
+    if not config.data.augment:
+        remedies.append("data.augment = true")
+    elif not config.data.elastic:
+        remedies.append("data.elastic = true")
+    remedies.append(f"a higher train.weight_decay than {config.train.weight_decay:g}")
+    if config.model.dropout == 0 and config.model.hidden:
+        remedies.append("model.dropout = 0.2")
+    if config.model.hidden:
+        remedies.append(f"narrower model.hidden than {config.model.hidden}")
+    return remedies
 
 
 def _more_data(config: Any) -> str:

@@ -6,6 +6,7 @@ alone costs a third of a second). Imported only by the commands that draw.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,8 @@ def training_curves(history: Sequence, best_epoch: int, verdict: str, advice: st
     ):
         axes.plot(epochs, train, marker=".", label="training")
         axes.plot(epochs, val, marker=".", label="validation")
-        axes.axvline(best_epoch, color="grey", linestyle="--", linewidth=1, label=f"best epoch ({best_epoch})")
+        if best_epoch:  # 0 when no epoch ended with finite losses
+            axes.axvline(best_epoch, color="grey", linestyle="--", linewidth=1, label=f"kept epoch ({best_epoch})")
         axes.set_xlabel("epoch")
         axes.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))  # epochs are whole: no 0.96, 1.04
         axes.set_xlim(0.5, epochs[-1] + 0.5)
@@ -42,7 +44,8 @@ def training_curves(history: Sequence, best_epoch: int, verdict: str, advice: st
         axes.legend()
     loss.set_yscale("log")
     # a margin of their own scale round the curves: one epoch's two points must not fill the axes
-    losses = [value for r in history for value in (r.train_loss, r.val_loss)]
+    # (a diverged epoch's infinite or NaN loss is left out: it has no place on the axes)
+    losses = [value for r in history for value in (r.train_loss, r.val_loss) if math.isfinite(value)] or [1.0]
     loss.set_ylim(min(losses) / 1.5, max(losses) * 1.5)
     accuracy.set_ylim(min(min(r.train_accuracy, r.val_accuracy) for r in history) - 0.02, 1.0)
     figure.suptitle(f"{verdict}: {advice}", fontsize=9, wrap=True)

@@ -26,7 +26,7 @@ from ..atomic import atomic_path, write_text
 from ..errors import DigitsError, first_line
 from ..read import checkpoint
 from .config import Config
-from .history import Diagnosis, EpochRecord, SmoothedLoss, epoch_fit, history_csv
+from .history import Diagnosis, EpochRecord, SmoothedLoss, epoch_fit, history_csv, kept_epoch
 
 SAVE_EVERY = 10.0  # seconds between writes of the run's files; a write is a few ms, an epoch can be 0.2 s
 RESUME_KEYS = {"config", "model", "optimizer", "schedule", "generator", "torch_rng", "best_epoch", "history"}
@@ -109,10 +109,10 @@ class Progress:
     epoch and its model, and the state to resume from. Written after the first epoch, then every
     SAVE_EVERY seconds, after the last, and whenever the run stops."""
 
-    def __init__(self, files: RunFiles) -> None:
-        self.files = files
+    def __init__(self, files: RunFiles, keep: str) -> None:
+        self.files, self.keep_by = files, keep  # train.keep: by which the best epoch is chosen
         self.history: list[EpochRecord] = []
-        self.best_epoch = 0  # 0 until an epoch finishes
+        self.best_epoch = 0  # 0 until an epoch finishes with finite losses
         self.saved = False  # the run's files are on disk
         self._model: dict[str, Any] | None = None  # the best model's file, once it is newer than the one on disk
         self._state: dict[str, Any] | None = None  # the resume state as of the last finished epoch, not yet written
@@ -129,7 +129,7 @@ class Progress:
         """An epoch's record; `model_file()` gives checkpoint.save_model's arguments, kept if it is the best."""
         self.history.append(record)
         record.fit = epoch_fit(self.history)
-        if self.best_epoch == 0 or record.val_loss < self.history[self.best_epoch - 1].val_loss:
+        if kept_epoch(self.history, self.keep_by) == record.epoch:
             self.best_epoch = record.epoch
             self._model = model_file()
 

@@ -17,7 +17,6 @@ from pathlib import Path
 
 import torch
 
-from ..errors import DigitsError
 from ..read.datasets import CLASSES
 from ..read.results import Result
 from .config import Config
@@ -55,7 +54,8 @@ class TrainResult(Result):
     history_file: Path
     curves: Path
     saved: bool  # the run's files are on disk: the best model so far and the state to resume from
-    # "early" when train.patience ended it; "interrupted" (Ctrl-C) or "terminated" (SIGTERM) when it did not finish
+    # "early" when train.patience ended it; "diverged" when the loss became infinite or NaN (its epoch is the
+    # history's last); "interrupted" (Ctrl-C) or "terminated" (SIGTERM) when it did not finish
     stopped: str | None = None
 
 
@@ -85,7 +85,7 @@ def train(
     files = RunFiles.beside(config.train.output)
     files.check_writable()
     with files.locked():
-        progress = Progress(files)
+        progress = Progress(files, config.train.keep)
         stopped = None
         try:
             stopped = _run_epochs(config, progress, resume, on_start, on_batch, on_epoch)
@@ -132,7 +132,7 @@ def _run_epochs(
     on_batch: Callable[[int, int], None] | None,
     on_epoch: Callable[[EpochRecord], None] | None,
 ) -> str | None:
-    """Epoch after epoch up to train.epochs; "early" when patience runs out first."""
+    """Epoch after epoch up to train.epochs; "early" when patience runs out first, "diverged" when the loss does."""
     cfg = config.train
     state = checked_resume_state(progress.files.state, config) if resume else None
     model, data = setup(config)
@@ -151,9 +151,14 @@ def _run_epochs(
         if restarted and epoch == done + 1:  # the restart lifts the loss by design: watch from the next epoch
             smoothed.lowest, record.overshoot = math.inf, 0.0
         progress.add(record, lambda record=record: _model_file(model, record, data, config))
-        progress.keep({"config": dataclasses.asdict(config), **learner.state()}, smoothed, final=epoch == cfg.epochs)
+        diverged = not math.isfinite(record.train_loss + record.val_loss)
+        progress.keep(
+            {"config": dataclasses.asdict(config), **learner.state()}, smoothed, epoch == cfg.epochs or diverged
+        )
         if on_epoch:
             on_epoch(record)
+        if diverged:
+            return "diverged"
     return None
 
 
@@ -207,11 +212,6 @@ def _epoch(
     # the running loss over augmented batches would say more about the augmentation.
     train_loss, train_accuracy = measure(model, data, "probe")
     val_loss, val_accuracy = measure(model, data, "val")
-    if not (math.isfinite(train_loss) and math.isfinite(val_loss)):
-        raise DigitsError(
-            f"training diverged at epoch {epoch} (the loss became {train_loss}): "
-            f"{config.describe('train.lr')} is too high; try a lower one (`digits lr-find` suggests one)"
-        )
     seconds = time.perf_counter() - started
     record = EpochRecord(epoch, train_loss, val_loss, train_accuracy, val_accuracy, lr, seconds)
     record.overshoot = smoothed.overshoot(losses)

@@ -4,6 +4,7 @@ as plain JSON values: one way for the CLI's --json, the Python API and the serve
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -32,6 +33,8 @@ def as_json(result: Any, include: tuple[str, ...] = ()) -> Any:
         return [as_json(v, include) for v in result]
     if hasattr(result, "tolist"):  # numpy arrays and scalars
         return result.tolist()
+    if isinstance(result, float) and not math.isfinite(result):
+        return None  # JSON has no NaN or infinity: a diverged loss is null
     return result
 
 

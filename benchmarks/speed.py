@@ -1,13 +1,15 @@
 """Speed and memory of digits, each against a reference measured in the same run.
 
-    python benchmarks/speed.py [--repeats 5]
+    python benchmarks/speed.py [--repeats 5] [--only training startup prediction memory]
 
-1. Training: samples/s of `digits train` (784-256-128-10, batch 64, SGD with momentum 0.9 at a
-   constant lr, augmentation off) against a bare loop over tensors held in memory and against PyTorch's MNIST-example pattern (a
-   torchvision Dataset with ToTensor and Normalize per sample, through a DataLoader).
-   Epochs are timed from the end of the first to the end of the last, so one-time set-up
-   (import, data loading) is left out of all three; digits' epochs include its validation,
-   history and checkpoint writes.
+1. Training: samples/s of `digits train` with configs/default.toml's and configs/mnist.toml's
+   networks, batches and optimizers (on the bundled sample, augmentation and drawn non-digits off)
+   against a bare loop over pre-standardized tensors held in memory with the same network and
+   torch.optim.SGD; then an epoch of digits' loop taken apart, to show where the rest goes. Also
+   against PyTorch's MNIST-example pattern (a torchvision Dataset with ToTensor and Normalize per
+   sample, through a DataLoader). Epochs are timed from the end of the first to the end of the
+   last, so one-time set-up (import, data loading) is left out; digits' epochs include its
+   validation, history and checkpoint writes.
 2. Start-up: `digits --help` and every command's `--help`, and `digits predict one.png`,
    against `python -c "import torch"`; with peak memory (max RSS) for predict; and the Python
    API from a cold interpreter, `import digits; digits.load_model().predict(path)`.
@@ -23,6 +25,8 @@ the median of ratios of runs made side by side.
 from __future__ import annotations
 
 import argparse
+import itertools
+import math
 import os
 import platform
 import resource
@@ -37,17 +41,22 @@ import numpy as np
 import torch
 from PIL import Image
 
-from digits.learn.config import Config
+from digits.learn.config import Config, load_config
 from digits.learn.data import split_train_val
-from digits.learn.model import DigitMLP
-from digits.learn.trainer import train
+from digits.learn.history import EpochRecord
+from digits.learn.model import DigitMLP, training_step
+from digits.learn.run_setup import make_optimizer, setup
+from digits.learn.sgd import Schedule
+from digits.learn.trainer import measure, train
 from digits.read.checkpoint import load_model_file
 from digits.read.datasets import SAMPLE_DIR, TEST_DIR, load_idx_dir, normalize
 from digits.read.files import predict_paths
+from digits.read.results import layers_text
 
-HIDDEN = [256, 128]
-BATCH = 64
+ROOT = Path(__file__).resolve().parent.parent
+
 EPOCHS = 6
+DATALOADER_HIDDEN = [256, 128]  # the DataLoader pattern's network: as PyTorch's example, small beside its loader
 ROWS: list[tuple[str, str, str, str]] = []
 
 
@@ -59,14 +68,29 @@ def report(what: str, figure: str, reference: str, ratio: str) -> None:
 # --- 1. training throughput -------------------------------------------------------------------
 
 
-def bare_loop(x: torch.Tensor, y: torch.Tensor) -> float:
-    """The floor: a model, an optimizer and a loop over index batches of in-memory tensors."""
+def throughput_config(name: str, workdir: Path) -> Config:
+    """configs/NAME.toml's network, batch and optimizer on the bundled sample, as the bare loop trains:
+    no augmentation and no drawn non-digits (the loop has the same images), EPOCHS epochs, on the CPU."""
+    config = load_config(ROOT / "configs" / f"{name}.toml")
+    config.data.source, config.data.path = "sample", ""
+    config.data.augment, config.data.non_digits = False, 0
+    config.train.epochs, config.train.device = EPOCHS, "cpu"
+    config.train.output = str(workdir / f"speed-{name}.safetensors")
+    return config
+
+
+def bare_loop(x: torch.Tensor, y: torch.Tensor, config: Config) -> float:
+    """The floor: the same network and torch.optim.SGD with the same settings, a loop over index batches of
+    pre-standardized tensors in memory; nothing measured, nothing written."""
+    cfg = config.train
     torch.manual_seed(0)
-    model = DigitMLP(x.shape[1], HIDDEN)
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    model = DigitMLP(x.shape[1], config.model.hidden)
+    optimizer = torch.optim.SGD(
+        model.parameters(), lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.nesterov, weight_decay=cfg.weight_decay
+    )
     epoch_ends = []
     for _ in range(EPOCHS):
-        for index in torch.randperm(len(y)).split(BATCH):
+        for index in torch.randperm(len(y)).split(cfg.batch_size):
             loss = torch.nn.functional.cross_entropy(model(x[index]), y[index])
             optimizer.zero_grad()
             loss.backward()
@@ -89,9 +113,9 @@ def dataloader_pattern(images: np.ndarray, labels: np.ndarray, mean: float, std:
             return transform(Image.fromarray(images[i], mode="L")).view(-1), int(labels[i])
 
     torch.manual_seed(0)
-    model = DigitMLP(images[0].size, HIDDEN)
+    model = DigitMLP(images[0].size, DATALOADER_HIDDEN)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
-    loader = torch.utils.data.DataLoader(Digits(), batch_size=BATCH, shuffle=True)
+    loader = torch.utils.data.DataLoader(Digits(), batch_size=64, shuffle=True)
     epochs = 3  # slow enough that three epochs say as much as six
     epoch_ends = []
     for _ in range(epochs):
@@ -104,21 +128,58 @@ def dataloader_pattern(images: np.ndarray, labels: np.ndarray, mean: float, std:
     return len(labels) * (epochs - 1) / (epoch_ends[-1] - epoch_ends[0])
 
 
-def digits_training(workdir: Path) -> float:
-    config = Config()  # the bare loop's model and optimizer: plain momentum, constant lr
-    config.data.augment = False
-    config.model.hidden = HIDDEN
-    config.train.nesterov = False
-    config.train.weight_decay = 0.0
-    config.train.schedule = "constant"
-    config.train.epochs = EPOCHS
-    config.train.device = "cpu"
-    config.train.output = str(workdir / "speed.safetensors")
-    epoch_ends: list[float] = []
-    result = train(config, on_epoch=lambda record: epoch_ends.append(time.perf_counter()))
-    samples = round(len(load_idx_dir(SAMPLE_DIR, "train").labels) * (1 - config.data.val_fraction))
+def digits_training(config: Config) -> tuple[float, float]:
+    """`digits train`'s samples/s, its epochs' validation, history and checkpoint writes included, and the
+    seconds an epoch spends outside its own record (history, resume snapshot, files)."""
+    plans, epoch_ends, inside = [], [], []
+
+    def on_epoch(record: EpochRecord) -> None:
+        epoch_ends.append(time.perf_counter())
+        inside.append(record.seconds)
+
+    result = train(config, on_start=plans.append, on_epoch=on_epoch)
     assert len(result.history) == EPOCHS
-    return samples * (EPOCHS - 1) / (epoch_ends[-1] - epoch_ends[0])
+    between = [end - start for start, end in itertools.pairwise(epoch_ends)]
+    bookkeeping = statistics.median(b - i for b, i in zip(between, inside[1:], strict=True))
+    return plans[0].train_samples * (EPOCHS - 1) / (epoch_ends[-1] - epoch_ends[0]), bookkeeping
+
+
+def where_the_time_goes(config: Config, bookkeeping: float) -> None:
+    """An epoch of digits' own loop taken apart: assembling the batches (index, standardize), the SGD steps,
+    the learning-rate schedule, measuring loss and accuracy after the epoch, and what the run writes."""
+    model, data = setup(config)
+    optimizer = make_optimizer(model, config.train.lr, config)
+    schedule = Schedule(optimizer, config.train.schedule, 10**9)
+    pixels, labels = data.images["train"], data.labels["train"]
+    ready = data.standardize(pixels)  # the bare loop's pre-standardized inputs
+    batch = config.train.batch_size
+
+    def assembling() -> None:
+        for _ in data.shuffled_batches(batch):
+            pass
+
+    def stepping() -> None:
+        for index in torch.randperm(len(labels)).split(batch):
+            training_step(model, ready[index], labels[index], optimizer)
+
+    def scheduling() -> None:
+        for _ in range(math.ceil(len(labels) / batch)):
+            schedule.step()
+
+    def measuring() -> None:
+        measure(model, data, "probe")
+        measure(model, data, "val")
+
+    parts = {"SGD steps": stepping, "batches assembled": assembling, "schedule": scheduling, "measuring": measuring}
+    times: dict[str, list[float]] = {name: [] for name in parts}
+    for _ in range(3):
+        for name, part in parts.items():
+            started = time.perf_counter()
+            part()
+            times[name].append(time.perf_counter() - started)
+    spent = {name: statistics.median(values) for name, values in times.items()} | {"history and files": bookkeeping}
+    whole = sum(spent.values())
+    print("    an epoch: " + ", ".join(f"{name} {ms * 1000:.1f} ms ({ms / whole:.1%})" for name, ms in spent.items()))
 
 
 def training_throughput(repeats: int, workdir: Path) -> None:
@@ -126,19 +187,36 @@ def training_throughput(repeats: int, workdir: Path) -> None:
     split = split_train_val(load_idx_dir(SAMPLE_DIR, "train"), 0.1, 0)
     x = torch.from_numpy(normalize(split.train.images, split.mean, split.std))
     y = torch.from_numpy(split.train.labels)
-    bare, ours, loader = [], [], []
-    for _ in range(repeats):  # interleaved: a slow spell of the machine hits all three alike
-        bare.append(bare_loop(x, y))
-        ours.append(digits_training(workdir))
-        loader.append(dataloader_pattern(split.train.images, split.train.labels, split.mean, split.std))
-    for name, reference in (("bare in-memory loop", bare), ("DataLoader pattern", loader)):
-        ratio = statistics.median(o / r for o, r in zip(ours, reference, strict=True))
+    for name in ("default", "mnist"):
+        config = throughput_config(name, workdir)
+        bare, ours, bookkeeping = [], [], []
+        for _ in range(repeats):  # interleaved: a slow spell of the machine hits both alike
+            bare.append(bare_loop(x, y, config))
+            speed, kept = digits_training(config)
+            ours.append(speed)
+            bookkeeping.append(kept)
+        ratio = statistics.median(o / r for o, r in zip(ours, bare, strict=True))
+        network = layers_text([784, *config.model.hidden, 10])
         report(
-            f"digits train vs {name}",
+            f"digits train vs bare in-memory loop, configs/{name}.toml's {network}",
             f"{statistics.median(ours):,.0f}/s",
-            f"{statistics.median(reference):,.0f}/s",
+            f"{statistics.median(bare):,.0f}/s",
             f"{ratio:.2f}x",
         )
+        where_the_time_goes(config, statistics.median(bookkeeping))
+    loader, ours = [], []
+    for _ in range(repeats):
+        loader.append(dataloader_pattern(split.train.images, split.train.labels, split.mean, split.std))
+        config = throughput_config("default", workdir)
+        config.model.hidden = DATALOADER_HIDDEN
+        ours.append(digits_training(config)[0])
+    ratio = statistics.median(o / r for o, r in zip(ours, loader, strict=True))
+    report(
+        "digits train vs DataLoader pattern, 784-256-128-10",
+        f"{statistics.median(ours):,.0f}/s",
+        f"{statistics.median(loader):,.0f}/s",
+        f"{ratio:.2f}x",
+    )
 
 
 # --- 2. start-up ------------------------------------------------------------------------------
@@ -292,6 +370,8 @@ def training_memory(repeats: int, workdir: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5, help="runs per figure; medians are reported")
+    parts = ("training", "startup", "prediction", "memory")
+    parser.add_argument("--only", nargs="+", choices=parts, default=parts, help="measure only these")
     args = parser.parse_args()
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
@@ -303,10 +383,14 @@ def main() -> None:
         images = workdir / "images"
         images.mkdir()
         paths = write_drawings(images, 1000)
-        training_throughput(args.repeats, workdir)
-        start_up(args.repeats, paths[0])
-        batch_prediction(args.repeats, paths)
-        training_memory(max(1, args.repeats // 2), workdir)
+        if "training" in args.only:
+            training_throughput(args.repeats, workdir)
+        if "startup" in args.only:
+            start_up(args.repeats, paths[0])
+        if "prediction" in args.only:
+            batch_prediction(args.repeats, paths)
+        if "memory" in args.only:
+            training_memory(max(1, args.repeats // 2), workdir)
     print("\n| what | digits | reference | ratio |\n| --- | --- | --- | --- |")
     for row in ROWS:
         print("| " + " | ".join(row) + " |")

@@ -49,7 +49,7 @@ def test_compare_tabulates_the_settings_that_differ_and_draws_the_curves(runs):
     assert cells["data.non_digits"] == ["0.1", "0"] and cells["model.hidden"] == ["[80]", "[]"]
     for column, name in enumerate(("hidden", "linear")):
         best = best_epoch(runs / f"{name}.history.csv")
-        assert cells["best epoch"][column] == f"{best['epoch']} of 2"
+        assert cells["kept epoch"][column] == f"{best['epoch']} of 2"
         assert cells["val loss"][column] == f"{float(best['val_loss']):.4f}"
         assert cells["val accuracy"][column] == f"{float(best['val_accuracy']):.2%}"
         assert cells["fit"][column] in ("good", "underfit", "overfit")

@@ -118,8 +118,9 @@ def training_summary(result: TrainResult, config: Config) -> None:
     out.print(
         f"Kept epoch {best.epoch}, by {by}: val loss {loss_text(best.val_loss)}, val accuracy {best.val_accuracy:.2%}"
     )
-    most = max(result.history, key=lambda r: r.val_accuracy)
-    if most.val_accuracy > best.val_accuracy:
+    later = result.history[best.epoch :]
+    most = max(later, key=lambda r: r.val_accuracy, default=best)
+    if config.train.keep == "loss" and most.val_accuracy > best.val_accuracy:
         out.print(
             f"  Epoch {most.epoch} was more accurate on the validation images, {most.val_accuracy:.2%} "
             f'(+{(most.val_accuracy - best.val_accuracy) * 100:.2f} points); train.keep = "accuracy" keeps that one',
@@ -228,6 +229,17 @@ def _sparklines(*series: list[float], width: int = 60) -> list[str]:
     return lines
 
 
+# The verdict's cause in a compare column: a few words, which six runs fit 80 columns with
+SHORT_CAUSES = {
+    "learning_rate_too_high": "lr too high",
+    "learning_rate_too_low": "lr too low",
+    "too_few_epochs": "few epochs",
+    "too_small": "too small",
+    "memorizing": "memorizing",
+    "none": "none",
+}
+
+
 # --- lr-find
 
 
@@ -289,12 +301,13 @@ def comparison(compared: Comparison) -> None:
     for key in c.differing:
         table.add_row(key, *(escape(_setting(key, run.settings[key])) for run in c.runs))
     table.add_section()
-    table.add_row("best epoch", *(f"{run.best_epoch} of {run.epochs}" for run in c.runs))
+    table.add_row("kept epoch", *(f"{run.best_epoch} of {run.epochs}" for run in c.runs))
     table.add_row("val loss", *(loss_text(run.val_loss) for run in c.runs))
     table.add_row("val accuracy", *(f"{run.val_accuracy:.2%}" for run in c.runs))
     table.add_row(
         "fit", *(f"[{run.fit.colour}]{run.fit.value}[/]" for run in c.runs)
     )  # the word the epochs' fit column uses
+    table.add_row("cause", *(SHORT_CAUSES[run.cause] for run in c.runs))
     table.add_row("time", *(f"{run.seconds:.1f}s" for run in c.runs))
     out.print(table)
     if any(run.label != run.name for run in c.runs):

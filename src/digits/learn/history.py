@@ -249,14 +249,14 @@ def diagnose(history: Sequence[EpochRecord], config: Any) -> Diagnosis:
             "learning_rate_too_high",
             f"{lr}: training diverged in epoch {diverged.epoch} (the loss became {loss}); {finder}",
         )
-    learned = 1 - min(r.train_loss for r in history) / chance
+    learned = 1 - last.train_loss / chance  # how much of a guess's loss the run ended having taken off
     blown = max(history, key=lambda r: r.overshoot)
     if blown.overshoot > BLOWN_UP and learned < LEARNED:
         return Diagnosis(
             Fit.UNDERFIT,
             "learning_rate_too_high",
             f"{lr}: in epoch {blown.epoch} the training loss blew up, {blown.overshoot:.0%} of its first value above its "
-            f"lowest, and the run took only {learned:.0%} off the loss of a guess; {finder}",
+            f"lowest, and the run ended having taken only {max(learned, 0):.0%} off the loss of a guess; {finder}",
         )
     first = 1 - history[0].train_loss / chance
     if first < SLOW_START and learned < LEARNED:
@@ -280,7 +280,7 @@ def diagnose(history: Sequence[EpochRecord], config: Any) -> Diagnosis:
             Fit.OVERFIT,
             "memorizing",
             f"to generalize, try {_either(_regularizers(config))}: {stop}{how} while training loss fell another "
-            f"{evidence.train_fell:.0%}, and is now {evidence.gap:.0f}× the training loss; epoch {kept}'s model is kept",
+            f"{evidence.train_fell:.0%}; validation loss is now {evidence.gap:.0f}× training loss; epoch {kept}'s model is kept",
         )
     if evidence.val.falling or len(history) == 1:
         fall = f"{1 - math.exp(evidence.val.slope):.0%} an epoch" if len(history) > 1 else "in its one epoch"

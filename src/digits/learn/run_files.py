@@ -165,13 +165,15 @@ def checked_resume_state(path: Path, config: Config) -> dict:
         state["history"] = [EpochRecord.from_row(row) for row in state["history"]]
     except (TypeError, ValueError, KeyError):
         raise DigitsError(f"{path}: its history is not one this digits wrote; start the run afresh") from None
-    stored, current = state["config"], dataclasses.asdict(config)
+    stored, current, defaults = state["config"], dataclasses.asdict(config), dataclasses.asdict(Config())
     changed = [
         f"{section}.{key}"
         for section, values in current.items()
         for key, value in values.items()
-        # a run may move, and may go on for other epochs, with another patience
-        if key not in ("device", "output", "epochs", "patience") and stored.get(section, {}).get(key) != value
+        # a run may move, and may go on for other epochs, with another patience; a key newer than the
+        # run's digits had its default then
+        if key not in ("device", "output", "epochs", "patience")
+        and stored.get(section, {}).get(key, defaults[section][key]) != value
     ]
     if changed:
         raise DigitsError(

@@ -16,7 +16,7 @@ from ..errors import ConfigError, DigitsError
 from ..read import checkpoint
 from ..read.results import Result
 from .config import Config, config_from_dict
-from .history import EpochRecord, Fit, diagnose, read_history
+from .history import EpochRecord, Fit, diagnose, kept_epoch, read_history
 from .run_files import RunFiles
 
 HISTORY_SUFFIX = ".history.csv"
@@ -31,8 +31,8 @@ class Run:
 
     @property
     def best(self) -> EpochRecord:
-        """The epoch with the lowest validation loss: the one whose model was saved."""
-        return min(self.history, key=lambda r: r.val_loss)
+        """The epoch whose model was kept (train.keep): lowest validation loss, or highest accuracy."""
+        return self.history[kept_epoch(self.history, self.config.train.keep) - 1]
 
     @property
     def seconds(self) -> float:
@@ -50,6 +50,7 @@ class RunSummary:
     val_accuracy: float  # of the best epoch
     fit: Fit
     verdict: str
+    cause: str  # one of history.CAUSES
     advice: str
     seconds: float  # training time, all epochs
     history: list[EpochRecord]
@@ -121,6 +122,7 @@ def compare(runs: Sequence[Run]) -> Comparison:
                 best.val_accuracy,
                 diagnosis.fit,
                 diagnosis.fit.verdict,
+                diagnosis.cause,
                 diagnosis.advice,
                 run.seconds,
                 run.history,

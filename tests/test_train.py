@@ -210,6 +210,30 @@ def test_kept_epoch_by_loss_or_accuracy():
     assert by_accuracy > by_loss
 
 
+def test_the_summary_names_a_later_more_accurate_epoch_and_keep_accuracy_keeps_it(tmp_path):
+    overfit = str(ROOT / "configs" / "overfit.toml")
+    by_loss = run_digits("train", "--config", overfit, "--output", str(tmp_path / "loss.safetensors"))
+    assert by_loss.returncode == 0, by_loss.stderr
+    history = read_history(tmp_path / "loss.history.csv")
+    kept = min(history, key=lambda r: r.val_loss)
+    most = max(history[kept.epoch :], key=lambda r: r.val_accuracy)
+    assert most.val_accuracy > kept.val_accuracy  # overfit.toml's lesson: less sure, yet right more often
+    assert f"Kept epoch {kept.epoch}, by lowest validation loss" in by_loss.stdout
+    gain = (most.val_accuracy - kept.val_accuracy) * 100
+    assert (
+        f"  Epoch {most.epoch} was more accurate on the validation images, {most.val_accuracy:.2%} (+{gain:.2f} points)"
+        in (by_loss.stdout)
+    )
+    keep_accuracy = tmp_path / "keep.toml"
+    keep_accuracy.write_text(Path(overfit).read_text().replace("[train]\n", '[train]\nkeep = "accuracy"\n'))
+    by_accuracy = run_digits("train", "--config", str(keep_accuracy), "--output", str(tmp_path / "a.safetensors"))
+    assert by_accuracy.returncode == 0, by_accuracy.stderr
+    best = max(history, key=lambda r: (r.val_accuracy, -r.val_loss))  # the same run: the same seed, the same epochs
+    assert f"Kept epoch {best.epoch}, by highest validation accuracy" in by_accuracy.stdout
+    assert load_model_file(tmp_path / "a.safetensors").metrics["epoch"] == best.epoch
+    assert "was more accurate" not in by_accuracy.stdout
+
+
 def test_early_stopping_is_said_under_the_table(tmp_path):
     config = tmp_path / "stop.toml"
     config.write_text(

@@ -81,6 +81,9 @@ def main() -> None:
         until(page, "document.getElementById('units').children.length > 0")
         page.hover("#units button >> nth=1")
         page.screenshot(path=DOCS / "serve.png", full_page=True)
+        page.focus(".layers canvas >> nth=1")  # layer 2's unit that fired most, traced
+        until(page, "document.querySelectorAll('#feeds li').length > 0")
+        page.locator("#network").screenshot(path=DOCS / "page-trace.png")
 
         page.click("#clear")
         slow = page.context.new_cdp_session(page)
@@ -114,6 +117,9 @@ def main() -> None:
         page.set_input_files("#file", str(ROOT / "examples" / "price.png"))
         until(page, "document.getElementById('digit').textContent === '12.50'")
         pad_and_answer(page, DOCS / "page-number.png")
+        page.click("#marks button >> nth=1")  # the 2 of 12.50, inside the network
+        until(page, "document.querySelectorAll('#fed-by li').length > 0")
+        page.screenshot(path=DOCS / "page-number-digit.png", full_page=True)
 
         phone = browser.new_page(viewport={"width": 375, "height": 740}, has_touch=True)
         phone.goto(url)

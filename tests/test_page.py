@@ -160,16 +160,21 @@ def test_files_that_are_not_images_leave_the_drawing(page, tmp_path):
     fake.write_text("not a picture either")
     page.set_input_files("#file", str(fake))
     page.wait_for_function("document.getElementById('message').textContent.startsWith('holiday.png')")
-    assert (
-        page.text_content("#message") == "holiday.png: not a picture digits can read (PNG, JPEG, GIF, BMP, TIFF, WebP…)"
+    assert page.text_content("#message").startswith(
+        "holiday.png: not a picture digits can read (PNG, JPEG, GIF, BMP, TIFF, WebP…)"
     )
     dropped = page.evaluate_handle(
         "() => { const t = new DataTransfer(); t.items.add(new File(['a, b'], 'table.csv', {type: 'text/csv'}));"
         " return t; }"
     )
+    assert ink(page) == drawn  # the drawing stays on the pad...
+    # ...and the answer card says what went wrong with the file, not the drawing's old answer beside it
+    assert page.text_content("#digit") == "" and page.text_content("#confidence").startswith("holiday.png: not a")
+    assert page.text_content("#message").endswith("The drawing on the pad is as it was.")
     page.dispatch_event("#pad", "drop", {"dataTransfer": dropped})
     assert page.text_content("#message").startswith("table.csv is not an image")
-    assert ink(page) == drawn and page.text_content("#digit") == "7"  # the drawing and its reading stay
+    page.click("#clear")  # the drawing still goes to the strip with its own reading
+    assert page.locator("#strip button").get_attribute("aria-label").startswith("Bring back the drawing read as 7 (")
 
 
 def test_a_huge_photo_is_shrunk_in_the_browser(page, tmp_path):
@@ -232,6 +237,71 @@ def test_the_network_view_follows_the_drawing(page):
     assert lit > 0  # cells lit on the first layer's grid
 
 
+def test_any_unit_of_any_layer_traces_to_what_feeds_it_and_what_it_feeds(page):
+    stroke(page, SEVEN)
+    read_as(page, "7")
+    assert page.is_visible("#legend") and "place in the grid means nothing" in page.text_content("#network-hint")
+    assert page.locator("#paths line").count() >= 4  # the links that carried most of the 7, drawn
+    second = page.locator(".layers canvas >> nth=1").bounding_box()
+    page.mouse.move(second["x"] + 3 * 6 + 3, second["y"] + 3)  # the fourth cell of layer 2's first row
+    page.wait_for_function("document.querySelectorAll('#fed-by li').length > 0", timeout=10_000)
+    assert page.text_content("#unit-caption").startswith("unit 3 of layer 2: activation ")
+    fed, feeds = page.locator("#fed-by li").all_text_contents(), page.locator("#feeds li").all_text_contents()
+    assert len(fed) == 6 and all(" of layer 1: weight " in link for link in fed)
+    assert len(feeds) == 6 and all(" of layer 3: weight " in link for link in feeds)
+    outlined = page.evaluate(  # the pointed cell is outlined on its grid
+        """() => { const c = document.querySelectorAll('.layers canvas')[1];
+        const d = c.getContext('2d').getImageData(3 * 6 - 1, 0, 1, 6).data;
+        for (let i = 0; i < d.length; i += 4) if (d[i] === 77 && d[i + 2] === 255) return true; return false; }"""
+    )
+    assert outlined
+    page.hover("#bars li >> nth=7")  # the output for 7: fed by the last hidden layer, feeding nothing
+    page.wait_for_function("document.getElementById('unit-caption').textContent.startsWith('the output for 7')")
+    page.wait_for_function("document.querySelector('#feeds li')?.textContent.startsWith('nothing')", timeout=10_000)
+    assert all(" of layer 3: " in link for link in page.locator("#fed-by li").all_text_contents())
+    page.focus(".layers canvas >> nth=0")  # by keyboard: a layer, then the arrow keys
+    start = int(page.text_content("#unit-caption").split()[1])
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function(
+        f"document.getElementById('unit-caption').textContent.startsWith('unit {start + 1} of layer 1')"
+    )
+    page.keyboard.press("ArrowDown")
+    page.wait_for_function(
+        f"document.getElementById('unit-caption').textContent.startsWith('unit {start + 41} of layer 1')"
+    )
+    page.wait_for_function("document.querySelectorAll('#fed-by li').length === 6", timeout=10_000)
+    assert all(link.startswith("pixel (row ") for link in page.locator("#fed-by li").all_text_contents())
+    assert page.failed == []
+
+
+def test_a_digit_of_a_number_shows_inside_the_network(page):
+    page.click("#mode-number")
+    stroke(page, [(60, 60), (60, 220)])
+    stroke(page, [(180, 60), (320, 60), (230, 230)])
+    read_as(page, "17")
+    assert not page.is_visible("#network")  # until a digit is chosen
+    marks = page.locator("#marks button")
+    assert marks.count() == 2 and [m.split()[0] for m in marks.all_text_contents()] == ["1", "7"]
+    assert all(m.endswith("%") for m in marks.all_text_contents())  # each with its confidence
+    marks.nth(1).click()
+    assert page.is_visible("#network") and page.is_visible("#seen")
+    assert marks.nth(1).get_attribute("aria-pressed") == "true"
+    scores = page.eval_on_selector_all("#bars .score", "scores => scores.map(s => Number(s.textContent))")
+    assert scores[7] == max(scores) and page.text_content("#bars li.top span") == "7"
+    captions = page.eval_on_selector_all(".layers figcaption", "captions => captions.map(c => c.textContent)")
+    assert all("ReLUs fired" in caption for caption in captions)
+    seen = page.evaluate(
+        """() => { const c = document.getElementById('seen');
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        let n = 0; for (let i = 0; i < d.length; i += 4) n += d[i] < 128; return n; }"""
+    )
+    assert seen > 100  # the 7's own 28×28 matrix
+    first = page.locator(".layers canvas >> nth=0").bounding_box()
+    page.mouse.move(first["x"] + 3, first["y"] + 3)  # its units trace, for this digit
+    page.wait_for_function("document.querySelectorAll('#fed-by li').length === 6", timeout=10_000)
+    assert page.failed == []
+
+
 def test_the_strip_and_keeping_a_drawing(page, tmp_path):
     stroke(page, SEVEN)
     read_as(page, "7")
@@ -286,6 +356,9 @@ def test_a_drawing_cleared_while_it_is_read_reaches_the_strip_once(page):
     assert page.locator("#strip li").get_attribute("aria-current") == "true"  # marked: it is on the pad
     page.click("#clear")  # cleared again as it was: back in its place, not a second time
     assert page.locator("#strip li").count() == 1 and page.locator("#strip li[aria-current]").count() == 0
+    # labelled with the reading it got when brought back, not "not read yet"
+    assert page.locator("#strip button").get_attribute("aria-label").startswith("Bring back the drawing read as 7 (")
+    assert page.locator("#strip li span").text_content().startswith("7 (")
 
 
 def test_an_empty_file_is_caught_in_the_browser(page, tmp_path):
@@ -312,7 +385,7 @@ def test_a_screen_reader_hears_the_answer_once_and_each_part_by_name(page):
     assert meters.count() == 11
     assert float(meters.nth(7).get_attribute("aria-valuenow")) > 90  # the 7's probability, in percent
     assert page.locator("#bars [role=img]").get_attribute("aria-label") == "not a digit"  # not "multiplication x"
-    assert page.locator(".bars-head").inner_text().split() == ["score", "probability"]
+    assert page.locator(".bars-head").inner_text().split() == ["answer", "score", "probability"]
 
 
 def test_a_number_on_the_wide_pad(page):

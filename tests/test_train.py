@@ -147,6 +147,8 @@ RECORDED = [
     ("default-3-epochs", ("default", {"train__epochs": 3}), "too_few_epochs", "train for more than 3 epochs"),
     # its first epoch's loss rose 3.5% on the way: noise, which once told this run to lower the rate
     ("underfit-hidden-1", ("underfit", {"model__hidden": [1]}), "too_small", "widen model.hidden beyond [1]"),
+    # seed 3, unseen when the rules were first set: stuck near a guess for its first epoch, then levelled off
+    ("underfit-hidden-1-stuck-start", ("underfit", {"model__hidden": [1]}), "too_small", "widen model.hidden"),
     ("underfit", ("underfit", {}), "too_small", "widen model.hidden beyond [4]"),
     ("overfit", ("overfit", {}), "memorizing", "to generalize, try more training images"),
     (

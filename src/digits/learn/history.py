@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
+import itertools
 import math
 import shlex
 from collections.abc import Sequence
@@ -36,6 +37,9 @@ MEMORIZED_GAP = 30.0  # validation loss this many times the training loss: the t
 # Measured: 1.6–2.7 (default config), 9–12 (hidden.toml); 120–140 (4,096 units on 1,000 images), 330–440 (overfit.toml)
 SLOW_START = 0.10  # the first epoch took less than this share off the chance loss: the steps are too small.
 # At the default rate it takes 23% (hidden = [1]) to 78%; at a thousandth of it, 0.2%
+STEADY = 1 / 3  # ...and the median epoch's fall is at least this share of the largest: small steps make every epoch
+# fall alike (0.8–0.9 at a thousandth of the rate), where a network too small falls once, then levels off. A
+# one-unit network stuck for its first epoch (seed 3, unseen when SLOW_START was set) fell 0.28, then 0.03 a median
 LEARNED = 0.5  # a run whose training loss ends above this share of the chance loss has learned next to nothing
 BLOWN_UP = 0.5  # the smoothed batch loss this far above its lowest, as a share of its first value: the steps
 # overshot. Noise took it to 3.5% (hidden = [1]); a 4,096-unit layer's first steps to 53%, which it recovered from
@@ -234,8 +238,8 @@ def diagnose(history: Sequence[EpochRecord], config: Any) -> Diagnosis:
     """The verdict on a whole run and its cause, with advice that fits the run's own config (a digits Config).
 
     The causes are tried in order: a rate too high (the loss diverged, or blew up and the run learned
-    next to nothing), a rate too low (the first epoch barely moved the loss, and the run learned next
-    to nothing), memorizing, too few epochs (validation still falling fast), too small (training
+    next to nothing), a rate too low (the first epoch barely moved the loss, every epoch fell alike,
+    and the run learned next to nothing), memorizing, too few epochs (validation still falling fast), too small (training
     accuracy stays low), else none.
     """
     last, lr = history[-1], f"lower the learning rate from {config.describe('train.lr')}"
@@ -259,7 +263,10 @@ def diagnose(history: Sequence[EpochRecord], config: Any) -> Diagnosis:
             f"lowest, and the run ended having taken only {max(learned, 0):.0%} off the loss of a guess; {finder}",
         )
     first = 1 - history[0].train_loss / chance
-    if first < SLOW_START and learned < LEARNED:
+    losses = [chance, *(r.train_loss for r in history)]
+    falls = sorted(before - after for before, after in itertools.pairwise(losses))
+    steady = falls[len(falls) // 2] >= STEADY * falls[-1]
+    if first < SLOW_START and steady and learned < LEARNED:
         return Diagnosis(
             Fit.UNDERFIT,
             "learning_rate_too_low",

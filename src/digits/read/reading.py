@@ -52,7 +52,7 @@ def _number(
             continue
         p = next(answers)
         kind, text = ("not a digit", "") if p.not_a_digit else ("digit", str(p.digit))
-        readings.append(DigitReading(p.digit, p.confidence, p.unsure, box, mark.ink_box, kind, text))
+        readings.append(DigitReading(p.digit, p.confidence, p.unsure, box, mark.ink_box, kind, text, mark.frame))
     digits = [i for i, r in enumerate(readings) if r.kind == "digit"]
     not_digits = [i for i, r in enumerate(readings) if r.kind == "not a digit"]
     inside = [i for i in not_digits if digits and digits[0] < i < digits[-1]]

@@ -87,6 +87,8 @@ class DigitReading:
     )  # the same box in NumberReading.ink
     kind: str = "digit"  # "digit", "separator", "not a digit" or "left out"
     text: str = ""  # what it adds to the number: the digit or the separator; for a mark left out, why
+    # a digit-sized mark's matrix as the network read it (image_size × image_size, 0 = paper), for the page
+    pixels: np.ndarray | None = field(default=None, repr=False, metadata={"json": False})
 
 
 @dataclass

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,6 +18,7 @@ from importlib.resources import files
 from pathlib import PurePosixPath, PureWindowsPath
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -26,11 +28,12 @@ from starlette.routing import Route
 
 from ..errors import DigitsError
 from ..read.checkpoint import summarize
+from ..read.forward import probabilities
 from ..read.images import READ_SIDE, ImageTooLarge, decoded_size
 from ..read.reader import DigitReader
 from ..read.results import as_json
 from .limits import BodyBudget, Limits, Reads, busy
-from .network_view import network_activity, tile_columns, weight_tiles
+from .network_view import network_activity, tile_columns, unit_trace, weight_tiles
 
 if TYPE_CHECKING:
     import socket
@@ -67,6 +70,7 @@ def create_app(reader: DigitReader, limits: Limits = Limits()) -> Starlette:  # 
         Route("/favicon.ico", icon),
         Route("/api/predict", predict, methods=["POST"]),
         Route("/api/read", read, methods=["POST"]),
+        Route("/api/trace", trace, methods=["POST"]),
         Route("/api/health", health),
         Route("/api/model", model),
         Route("/api/weights.png", weights),
@@ -110,12 +114,45 @@ async def predict(request: Request) -> Response:
 
 
 async def read(request: Request) -> Response:
-    """Every digit of a number on the image: the JSON `digits read --json` prints."""
+    """Every digit of a number on the image: the JSON `digits read --json` prints; `?explain` adds, to each
+    mark the network read, the matrix it read (`pixels`), its probabilities and every layer's activations."""
     reader: DigitReader = request.app.state.reader
     async with _received_image(request) as (name, data):
-        answer = as_json(await _reading(request, reader.read, data, name))
+        reading = await _reading(request, reader.read, data, name)
+    answer = as_json(reading)
     answer["model"] = reader.path.name
+    if "explain" in request.query_params:
+        for mark, shown in zip(reading.digits, answer["digits"], strict=True):
+            if mark.pixels is not None:
+                shown["pixels"] = mark.pixels.tolist()
+                shown["probabilities"] = probabilities(reader.model, mark.pixels[None])[0].round(4).tolist()
+                shown["network"] = as_json(network_activity(reader.model, mark.pixels))
     return JSONResponse(answer)
+
+
+async def trace(request: Request) -> Response:
+    """One unit of the network laid open for a drawing (network_view.unit_trace): the JSON body holds the
+    matrix the model read (`pixels`, as `?explain` gave it), the `layer` (1 is the first hidden one) and the
+    `unit`."""
+    reader: DigitReader = request.app.state.reader
+    size = reader.model.image_size
+    async with _received_image(request) as (_, body):  # within the bodies' budget, as an image is
+        try:
+            asked = json.loads(body)
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise HTTPException(400, f"trace: the body is not JSON ({e})") from None
+    try:
+        pixels = np.asarray(asked["pixels"], dtype=np.float64)
+        layer, unit = asked["layer"], asked["unit"]
+        if pixels.shape != (size, size) or not ((pixels >= 0) & (pixels <= 255)).all():
+            raise ValueError(f"pixels must be a {size}×{size} matrix of 0 to 255")
+        if not (isinstance(layer, int) and isinstance(unit, int)):
+            raise ValueError("layer and unit must be whole numbers")
+        traced = await run_in_threadpool(unit_trace, reader.model, pixels.astype(np.uint8), layer, unit)
+    except (KeyError, TypeError, ValueError) as e:
+        what = f"no {e} in the request" if isinstance(e, KeyError) else str(e)
+        raise HTTPException(400, f"trace: {what}") from None
+    return JSONResponse(as_json(traced))
 
 
 async def health(request: Request) -> Response:

@@ -11,6 +11,7 @@ const seen = document.getElementById("seen").getContext("2d");
 const label = document.getElementById("label");
 const save = document.getElementById("save");
 const boxes = document.getElementById("boxes");
+const marks = document.getElementById("marks");
 
 const percent = (p) => `${(p * 100).toFixed(1)}%`;
 
@@ -35,7 +36,13 @@ export function showEmpty(mode) {
   say("?", mode === "number" ? "Write a number" : "Draw a digit", "");
   clearSeen();
   clearBoxes();
+  clearMarks();
   save.disabled = true;
+}
+
+function clearMarks() {
+  marks.replaceChildren();
+  delete document.body.dataset.chosen;
 }
 
 export function showReading() {
@@ -51,6 +58,7 @@ export function showError(message) {
   say("", message, message, "error");
   clearSeen();
   clearBoxes();
+  clearMarks();
 }
 
 export function showDigit(answer) {
@@ -65,20 +73,47 @@ export function showDigit(answer) {
     say(String(answer.digit), `${sure}${answer.unsure ? " — unsure" : ""}`, `Read ${answer.digit}, ${sure} sure${unsure}`,
       answer.unsure ? "unsure" : "");
   }
-  const size = answer.pixels.length, cell = seen.canvas.width / size;
-  answer.pixels.forEach((row, y) => row.forEach((value, x) => {
-    const level = 255 - value;
-    seen.fillStyle = `rgb(${level},${level},${level})`;
-    seen.fillRect(x * cell, y * cell, cell, cell);
-  }));
+  showSeen(answer.pixels);
   if (!answer.not_a_digit) label.value = String(answer.digit);
   save.disabled = false;
 }
 
-// `fit` maps the picture's pixels to the pad's: {scale, dx, dy}.
-export function showNumber(answer, fit) {
+function showSeen(pixels) {
+  const size = pixels.length, cell = seen.canvas.width / size;
+  pixels.forEach((row, y) => row.forEach((value, x) => {
+    const level = 255 - value;
+    seen.fillStyle = `rgb(${level},${level},${level})`;
+    seen.fillRect(x * cell, y * cell, cell, cell);
+  }));
+}
+
+// A button per mark the network read (`/api/read?explain`), with its confidence: chosen, the mark's
+// 28×28 view shows, and `choose(mark)` shows it inside the network.
+function showMarks(read, choose) {
+  marks.replaceChildren(...read.map((mark, i) => {
+    const button = document.createElement("button");
+    button.type = "button";
+    const shown = mark.kind === "not a digit" ? "✗" : mark.text;
+    const sure = `${Math.round(mark.confidence * 100)}%`;
+    button.innerHTML = `<b>${shown}</b> ${sure}`;
+    button.setAttribute("aria-label", `Mark ${i + 1}, read as ${mark.kind === "not a digit" ? "not a digit" : mark.text}, ` +
+      `${sure} sure: show it inside the network`);
+    button.setAttribute("aria-pressed", "false");
+    button.addEventListener("click", () => {
+      for (const other of marks.children) other.setAttribute("aria-pressed", String(other === button));
+      document.body.dataset.chosen = String(i + 1);
+      showSeen(mark.pixels);
+      choose(mark);
+    });
+    return button;
+  }));
+}
+
+// `fit` maps the picture's pixels to the pad's: {scale, dx, dy}; `choose(mark)` shows a mark inside the network.
+export function showNumber(answer, fit, choose) {
   clearSeen();
   clearBoxes();
+  showMarks(answer.digits.filter((mark) => mark.pixels), choose);
   const pen = boxes.getContext("2d");
   pen.lineWidth = 2;
   // the pad is drawn at 840 pixels and shown at the screen's width: the labels' size is set on the screen

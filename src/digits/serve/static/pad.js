@@ -125,7 +125,8 @@ function show({ ok, answer, fit }) {
     showDigit(answer);
     showNetwork(answer);
   } else {
-    showNumber(answer, fit);
+    clearNetwork();
+    showNumber(answer, fit, (mark) => showNetwork({ ...mark, not_a_digit: mark.kind === "not a digit" }));
   }
 }
 
@@ -133,7 +134,7 @@ function show({ ok, answer, fit }) {
 // is the newest one asked for: a read is cancelled by a newer one, by a stroke, and by Clear.
 async function send(blob, name, fit) {
   showReading();
-  const result = await read(mode === "digit" ? "/api/predict?explain" : "/api/read", blob, name, showUnreachable);
+  const result = await read(mode === "digit" ? "/api/predict?explain" : "/api/read?explain", blob, name, showUnreachable);
   if (result?.ok) {
     latest = { ...result, fit };
     show(latest);
@@ -146,7 +147,9 @@ async function send(blob, name, fit) {
 function keep(reading) {
   if (!strokes.length && !photo) return;
   const strip = document.getElementById("strip");
-  if (onPad) {  // brought back from the strip and left as it was: it goes back to the front, once
+  if (onPad) {  // brought back from the strip and left as it was: it goes back to the front, once,
+    if (reading?.ok) onPad.latest = reading;  // with the reading it got on the pad (brought back unread, say)
+    label(onPad);
     strip.prepend(onPad.entry);
     unmark();
     return;
@@ -157,21 +160,26 @@ function keep(reading) {
   const image = new Image();
   image.src = item.picture;
   image.alt = "";
-  const caption = document.createElement("span");
-  const [shown, said] = readAs(item.latest?.answer);
-  caption.textContent = shown;
-  button.append(image, caption);
-  button.setAttribute("aria-label", `Bring back the drawing ${said}`);
+  button.append(image, document.createElement("span"));
   button.addEventListener("click", () => restore(item));
   item.entry = document.createElement("li");
   item.entry.append(button);
+  label(item);
   strip.prepend(item.entry);
   while (strip.children.length > STRIP_LENGTH) strip.lastChild.remove();
   document.getElementById("strip-empty").hidden = true;
 }
 
-// What a strip item shows, and what it says to a screen reader, for a reading (none: not read yet).
-function readAs(answer) {
+// A strip item's caption and what it says to a screen reader, from its reading.
+function label(item) {
+  const [shown, said] = readAs(item.latest?.answer, item.mode);
+  const button = item.entry.firstElementChild;
+  button.lastElementChild.textContent = shown;
+  button.setAttribute("aria-label", `Bring back the drawing ${said}`);
+}
+
+// What a strip item shows, and what it says, for a reading in `mode` (none: not read yet).
+function readAs(answer, mode) {
   if (!answer) return ["…", "not read yet"];
   if (mode === "number") return answer.number === null ? ["–", "read as no number"] : [answer.number, `read as ${answer.number}`];
   if (answer.not_a_digit) return ["✗", "read as not a digit"];
@@ -260,9 +268,11 @@ async function readFile(file) {
   const top = bitmap ? (pad.height - bitmap.height * scale) / 2 : 0;
   const result = await send(blob, file.name || "pasted image", { scale: scale / shrunk, dx: left, dy: top });
   if (!result) return;
-  if (!result.ok || !bitmap) {
-    message.textContent = result.answer.error || `${file.name}: the server could not read it`;
-    if (latest) show(latest); else readSoon();  // the drawing and its reading stay
+  if (!result.ok || !bitmap) {  // the drawing stays on the pad; the answer card says what went wrong
+    const error = result.answer.error || `${file.name}: the server could not read it`;
+    message.textContent = `${error}. The drawing on the pad is as it was.`;
+    showError(error);
+    clearNetwork();
     return;
   }
   const answer = latest;

@@ -386,10 +386,18 @@ def test_show_on_a_page_with_no_digit_shows_what_it_measured(tmp_path):
 
 def test_a_long_straight_stroke_is_not_called_blank(tmp_path):
     """A line drawn across the pad is writing, though no digit: the answer says what it is, not that the pad is blank."""
-    pad = Image.new("L", (280, 280), 255)
-    ImageDraw.Draw(pad).line([(20, 140), (260, 140)], fill=0, width=20)
-    pad.save(tmp_path / "line.png")
+    for name, width in (("line.png", 20), ("thin.png", 10)):  # the page's thick pen, and its thin one
+        pad = Image.new("L", (280, 280), 255)
+        ImageDraw.Draw(pad).line([(20, 140), (260, 140)], fill=0, width=width)
+        pad.save(tmp_path / name)
+    wide = Image.new("L", (840, 280), 255)  # across the number pad
+    ImageDraw.Draw(wide).line([(40, 140), (800, 140)], fill=0, width=20)
+    wide.save(tmp_path / "wide.png")
     Image.new("L", (280, 280), 255).save(tmp_path / "blank.png")
-    lines = run_digits("predict", str(tmp_path / "line.png"), str(tmp_path / "blank.png")).stdout.splitlines()
-    assert lines[0].startswith(f"{tmp_path / 'line.png'}: not a digit") or "unsure" in lines[0], lines[0]
-    assert lines[1] == f"{tmp_path / 'blank.png'}: no digit found (the image is blank)"
+    pictures = [str(tmp_path / name) for name in ("line.png", "thin.png", "blank.png")]
+    lines = run_digits("predict", *pictures).stdout.splitlines()
+    for line, picture in zip(lines[:2], pictures, strict=False):
+        assert line.startswith(f"{picture}: not a digit") or "unsure" in line, line
+    assert lines[2] == f"{tmp_path / 'blank.png'}: no digit found (the image is blank)"
+    read = run_digits("read", str(tmp_path / "wide.png"))
+    assert "blank" not in read.stdout + read.stderr and "not a digit" in read.stdout + read.stderr

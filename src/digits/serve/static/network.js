@@ -120,16 +120,15 @@ async function trace(layer, unit) {
   if (mine !== asked || pointed?.layer !== layer || pointed?.unit !== unit) return;
   const from = layer - 1;  // 0: the pixels
   fedBy.replaceChildren(...answer.fed_by.map((link) =>
-    linkItem(unitName(from, link.unit), link, from === 0 ? "pixel" : "activation")));
-  feeds.replaceChildren(...answer.feeds.map((link) => linkItem(unitName(layer + 1, link.unit), link, "")));
+    linkItem(unitName(from, link.unit), link)));
+  feeds.replaceChildren(...answer.feeds.map((link) => linkItem(unitName(layer + 1, link.unit), link)));
   if (!answer.feeds.length) feeds.append(note("nothing: an output's score goes to the softmax"));
 }
 
-function linkItem(name, link, source) {
+function linkItem(name, link) {
   const item = document.createElement("li");
   const sign = link.contribution >= 0 ? "+" : "−";
-  item.textContent = `${name}: weight ${link.weight.toFixed(3)}, brings ${sign}${Math.abs(link.contribution).toFixed(3)}` +
-    (source ? ` (its ${source} × the weight)` : "");
+  item.textContent = `${name}: weight ${link.weight.toFixed(3)}, brings ${sign}${Math.abs(link.contribution).toFixed(3)}`;
   item.className = link.contribution >= 0 ? "adds" : "takes";
   return item;
 }

@@ -25,6 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from digits.learn.config import Config, load_config
+from digits.learn.history import EpochRecord
 from digits.learn.trainer import train
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,12 +44,26 @@ def config(name: str, **changes: object) -> Callable[[], Config]:
     return make
 
 
+class Stop(KeyboardInterrupt):
+    """Raised after an epoch, as Ctrl-C would stop the run there."""
+
+
+def stop_after(epoch: int) -> Callable[[EpochRecord], None]:
+    def on_epoch(record: EpochRecord) -> None:
+        if record.epoch == epoch:
+            raise Stop
+
+    return on_epoch
+
+
 DEFAULT_LR = Config().train.lr
+STOPPED = "default, stopped (Ctrl-C) after 3 of 50 epochs"
 BATTERY: list[tuple[str, str, Callable[[], Config]]] = [  # name, expected cause, config
     ("default, lr ×100", "learning_rate_too_high", config("default", train__lr=DEFAULT_LR * 100)),
     ("default, lr ÷1000", "learning_rate_too_low", config("default", train__lr=DEFAULT_LR / 1000)),
     ("hidden.toml, lr 1e-5", "learning_rate_too_low", config("hidden", train__lr=1e-5)),
     ("default, 3 epochs", "too_few_epochs", config("default", train__epochs=3)),
+    (STOPPED, "too_few_epochs", config("default")),
     ("underfit.toml, hidden [1]", "too_small", config("underfit", model__hidden=[1])),
     ("underfit.toml, hidden [1], 5 epochs", "too_small", config("underfit", model__hidden=[1], train__epochs=5)),
     ("underfit.toml (hidden [4])", "too_small", config("underfit")),
@@ -85,7 +100,7 @@ def main() -> None:
                 run_config = make()
                 run_config.train.seed, run_config.train.device = seed, "cpu"
                 run_config.train.output = str(Path(tmp) / f"run-{number}-{seed}.safetensors")
-                result = train(run_config)
+                result = train(run_config, on_epoch=stop_after(3) if name == STOPPED else None)
                 cause = result.diagnosis.cause
                 right, total = right + (cause == expected), total + 1
                 found.append(cause if cause == expected else f"**{cause}**")

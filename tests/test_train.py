@@ -143,6 +143,8 @@ def _settings(name: str = "default", **keys) -> Config:
 # Histories recorded by benchmarks/verdicts.py (seeds 0–2 on the bundled sample), the runs whose cause is known
 RECORDED = [
     ("default-lr-5e-05", ("default", {"train__lr": 5e-5}), "learning_rate_too_low", "raise the learning rate from"),
+    # seed 7, unseen: its initial weights began further from a guess, so its first epoch fell 3× the others
+    ("default-lr-5e-05-seed-7", ("default", {"train__lr": 5e-5}), "learning_rate_too_low", "raise the learning rate"),
     ("hidden-lr-1e-05", ("hidden", {"train__lr": 1e-5}), "learning_rate_too_low", "raise the learning rate from"),
     ("default-3-epochs", ("default", {"train__epochs": 3}), "too_few_epochs", "train for more than 3 epochs"),
     # its first epoch's loss rose 3.5% on the way: noise, which once told this run to lower the rate
@@ -177,6 +179,13 @@ def test_the_fit_column_changes_only_with_the_trend(name, labels):
     history = read_history(HISTORIES / f"{name}.csv")
     column = [epoch_fit(history[:epoch]).value[0] for epoch in range(1, len(history) + 1)]
     assert "".join(label for i, label in enumerate(column) if i == 0 or label != column[i - 1]) == labels
+
+
+def test_a_run_stopped_before_its_last_epoch_is_told_to_finish():
+    history = read_history(HISTORIES / "default-3-epochs.csv")  # still falling fast after 3 epochs...
+    diagnosis = diagnose(history, _settings())  # ...of the default's 50: Ctrl-C stopped it
+    assert diagnosis.cause == "too_few_epochs"
+    assert diagnosis.advice.startswith("finish the run's 50 epochs (it stopped after 3; `--resume` goes on)")
 
 
 def test_a_rate_that_blows_the_loss_up_is_too_high():

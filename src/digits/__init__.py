@@ -41,7 +41,7 @@ def train(
     on_epoch: Callable[[Any], None] | None = None,
     **settings: Any,
 ) -> TrainResult:
-    """Train as `digits train` does, and return the run (history, best epoch, verdict, files).
+    """Train as `digits train` does, and return the run (history, kept epoch, verdict and its cause, files).
 
     `config`: a Config, a TOML file, a dict of sections as the TOML file holds them
     (`{"model": {"hidden": [64]}}`), or None for configs/default.toml when present, else the

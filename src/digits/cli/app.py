@@ -76,7 +76,7 @@ COMMANDS = [
     (reading.predict, None, "Read the digit in each image: a photo, a scan or a drawing."),
     (reading.read, None, "Read every digit on each image, left to right, as a number."),
     (reading.info, None, "Show a model's layers, parameters, and how it was trained."),
-    (training.compare, None, "Compare training runs: settings that differ, best epochs, curves."),
+    (training.compare, None, "Compare training runs: settings that differ, kept epochs, causes, curves."),
     (reading.show, None, "Print the matrix of numbers the model sees for an image."),
     (reading.export, None, "Write a model as ONNX, for runtimes other than Python."),
     (reading.serve, None, "Draw a digit, or drop a photo, in the browser."),

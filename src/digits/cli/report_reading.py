@@ -218,12 +218,12 @@ def model_summary(summary: ModelSummary, config_toml: str) -> None:
         epochs = ", ".join(str(network.get("epoch")) for network in metrics["networks"])
         out.print(
             f"the committee: val loss {metrics['val_loss']:.4f}, val accuracy {metrics['val_accuracy']:.2%} "
-            f"({metrics['val_digit_accuracy']:.2%} of the digits); its networks' best epochs: {epochs}",
+            f"({metrics['val_digit_accuracy']:.2%} of the digits); its networks' kept epochs: {epochs}",
             markup=False,
         )
     elif metrics:
         out.print(
-            f"best epoch {metrics.get('epoch')}: val loss {metrics.get('val_loss', 0):.4f}, "
+            f"kept epoch {metrics.get('epoch')}: val loss {metrics.get('val_loss', 0):.4f}, "
             f"val accuracy {metrics.get('val_accuracy', 0):.2%}",
             markup=False,
         )

@@ -284,7 +284,7 @@ def _loss_curve(rates: list[float], losses: list[float], suggestion: float, widt
 
 
 def comparison(compared: Comparison) -> None:
-    """A column per run (runs.Comparison), a row per setting that differs, then each run's best epoch,
+    """A column per run (runs.Comparison), a row per setting that differs, then each run's kept epoch,
     validation loss and accuracy, verdict and time: runs read across, as a learner compares them."""
     c = compared
     # no lines between the columns, and a setting's name kept whole: six runs fit 80 columns

@@ -54,7 +54,10 @@ def train(
     ] = False,
     json_output: Annotated[
         bool,
-        typer.Option("--json", help="Print one JSON object at the end (history, best epoch, diagnosis), nothing else."),
+        typer.Option(
+            "--json",
+            help="Print one JSON object at the end (history, kept epoch, diagnosis and its cause), nothing else.",
+        ),
     ] = False,
 ) -> None:
     """Train the network; show training and validation loss every epoch.
@@ -294,11 +297,11 @@ def compare(
     ] = Path("compare.png"),
     json_output: JsonOption = False,
 ) -> None:
-    """Compare training runs side by side: the settings that differ, best epoch, verdict and time.
+    """Compare training runs side by side: the settings that differ, kept epoch, verdict, cause and time.
 
     Each run is read from the files digits train writes: the model file, whose header holds
     the config, and the history beside it. One row per run, and one picture with every run's
-    loss and validation accuracy per epoch, the best epochs marked.
+    loss and validation accuracy per epoch, the kept epochs marked.
     """
     from ..learn.runs import compare as compare_runs
     from ..learn.runs import load_runs

@@ -37,9 +37,9 @@ MEMORIZED_GAP = 30.0  # validation loss this many times the training loss: the t
 # Measured: 1.6–2.7 (default config), 9–12 (hidden.toml); 120–140 (4,096 units on 1,000 images), 330–440 (overfit.toml)
 SLOW_START = 0.10  # the first epoch took less than this share off the chance loss: the steps are too small.
 # At the default rate it takes 23% (hidden = [1]) to 78%; at a thousandth of it, 0.2%
-STEADY = 1 / 3  # ...and the median epoch's fall is at least this share of the largest: small steps make every epoch
-# fall alike (0.8–0.9 at a thousandth of the rate), where a network too small falls once, then levels off. A
-# one-unit network stuck for its first epoch (seed 3, unseen when SLOW_START was set) fell 0.28, then 0.03 a median
+STEADY = 1 / 3  # ...and the median fall from epoch to epoch is at least this share of the largest: small steps make
+# every epoch fall alike (0.8–0.9 at a thousandth of the rate), where a network too small falls once, then levels off.
+# A one-unit network stuck for its first epoch (seed 3, unseen when SLOW_START was set) fell 0.24, then 0.03 a median
 LEARNED = 0.5  # a run whose training loss ends above this share of the chance loss has learned next to nothing
 BLOWN_UP = 0.5  # the smoothed batch loss this far above its lowest, as a share of its first value: the steps
 # overshot. Noise took it to 3.5% (hidden = [1]); a 4,096-unit layer's first steps to 53%, which it recovered from
@@ -263,9 +263,10 @@ def diagnose(history: Sequence[EpochRecord], config: Any) -> Diagnosis:
             f"lowest, and the run ended having taken only {max(learned, 0):.0%} off the loss of a guess; {finder}",
         )
     first = 1 - history[0].train_loss / chance
-    losses = [chance, *(r.train_loss for r in history)]
-    falls = sorted(before - after for before, after in itertools.pairwise(losses))
-    steady = falls[len(falls) // 2] >= STEADY * falls[-1]
+    # from epoch to epoch: the first epoch's fall from a guess's loss counts how far from a guess the
+    # initial weights began (seed 7 at a thousandth of the rate: 0.028, then 0.010 an epoch)
+    falls = sorted(before.train_loss - after.train_loss for before, after in itertools.pairwise(history))
+    steady = not falls or falls[len(falls) // 2] >= STEADY * falls[-1]
     if first < SLOW_START and steady and learned < LEARNED:
         return Diagnosis(
             Fit.UNDERFIT,
@@ -289,13 +290,18 @@ def diagnose(history: Sequence[EpochRecord], config: Any) -> Diagnosis:
             f"to generalize, try {_either(_regularizers(config))}: {stop}{how} while training loss fell another "
             f"{evidence.train_fell:.0%}; validation loss is now {evidence.gap:.0f}× training loss; epoch {kept}'s model is kept",
         )
-    if evidence.val.falling or len(history) == 1:
+    short = len(history) == 1 or (len(history) < TREND_EPOCHS and evidence.accuracy < UNDERFIT_ACCURACY)
+    if evidence.val.falling or short:
+        # fewer epochs than a trend needs cannot show the loss levelling off: a network too small needs that
         fall = f"{1 - math.exp(evidence.val.slope):.0%} an epoch" if len(history) > 1 else "in its one epoch"
+        epochs = config.train.epochs
+        more = (  # a run stopped (Ctrl-C) before its last epoch needs its own epochs first
+            f"finish the run's {counted(epochs, 'epoch')} (it stopped after {last.epoch}; `--resume` goes on)"
+            if last.epoch < epochs and not early
+            else f"train for more than {counted(epochs, 'epoch')} ({config.describe('train.epochs')})"
+        )
         return Diagnosis(
-            Fit.UNDERFIT,
-            "too_few_epochs",
-            f"train for more than {counted(config.train.epochs, 'epoch')} ({config.describe('train.epochs')}): "
-            f"validation loss was still falling {fall} when the run ended",
+            Fit.UNDERFIT, "too_few_epochs", f"{more}: validation loss was still falling {fall} when the run ended"
         )
     if evidence.accuracy < UNDERFIT_ACCURACY:
         hidden = config.model.hidden

@@ -85,6 +85,15 @@ def ink(page) -> int:
     )
 
 
+def seven_in_flight(page) -> None:
+    """A 7 drawn on a slow network (every request 800 ms more), its read still under way."""
+    network = page.context.new_cdp_session(page)
+    conditions = {"offline": False, "latency": 800, "downloadThroughput": -1, "uploadThroughput": -1}
+    network.send("Network.emulateNetworkConditions", conditions)
+    stroke(page, SEVEN)
+    page.wait_for_function("document.getElementById('confidence').textContent === 'reading…'")
+
+
 def reads_sent(page) -> list:
     sent = []
     page.on("request", lambda r: "/api/" in r.url and r.method == "POST" and sent.append(r.url))
@@ -349,11 +358,7 @@ def test_the_strip_labels_each_drawing_with_its_own_reading(page):
 
 
 def test_a_drawing_cleared_while_it_is_read_reaches_the_strip_once(page):
-    network = page.context.new_cdp_session(page)  # every request takes 800 ms more
-    conditions = {"offline": False, "latency": 800, "downloadThroughput": -1, "uploadThroughput": -1}
-    network.send("Network.emulateNetworkConditions", conditions)
-    stroke(page, SEVEN)
-    page.wait_for_function("document.getElementById('confidence').textContent === 'reading…'")
+    seven_in_flight(page)
     page.click("#clear")
     assert page.locator("#strip li").count() == 1
     assert page.locator("#strip button").get_attribute("aria-label") == "Bring back the drawing not read yet"
@@ -368,11 +373,7 @@ def test_a_drawing_cleared_while_it_is_read_reaches_the_strip_once(page):
 
 
 def test_switching_mode_while_a_drawing_is_read_keeps_it_in_the_strip(page):
-    network = page.context.new_cdp_session(page)  # every request takes 800 ms more
-    conditions = {"offline": False, "latency": 800, "downloadThroughput": -1, "uploadThroughput": -1}
-    network.send("Network.emulateNetworkConditions", conditions)
-    stroke(page, SEVEN)
-    page.wait_for_function("document.getElementById('confidence').textContent === 'reading…'")
+    seven_in_flight(page)
     page.click("#mode-number")
     assert page.locator("#strip li").count() == 1  # not wiped: kept, to be brought back
     page.click("#strip button")

@@ -151,6 +151,8 @@ RECORDED = [
     ("underfit-hidden-1", ("underfit", {"model__hidden": [1]}), "too_small", "widen model.hidden beyond [1]"),
     # seed 3, unseen when the rules were first set: stuck near a guess for its first epoch, then levelled off
     ("underfit-hidden-1-stuck-start", ("underfit", {"model__hidden": [1]}), "too_small", "widen model.hidden"),
+    # seed 12, unseen: its one unit never fired, so its loss stayed at a guess's for all 5 epochs
+    ("underfit-hidden-1-dead", ("underfit", {"model__hidden": [1], "train__epochs": 5}), "too_small", "widen"),
     ("underfit", ("underfit", {}), "too_small", "widen model.hidden beyond [4]"),
     ("overfit", ("overfit", {}), "memorizing", "to generalize, try more training images"),
     (

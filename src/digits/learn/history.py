@@ -40,6 +40,8 @@ SLOW_START = 0.10  # the first epoch took less than this share off the chance lo
 STEADY = 1 / 3  # ...and the median fall from epoch to epoch is at least this share of the largest: small steps make
 # every epoch fall alike (0.8–0.9 at a thousandth of the rate), where a network too small falls once, then levels off.
 # A one-unit network stuck for its first epoch (seed 3, unseen when SLOW_START was set) fell 0.24, then 0.03 a median
+MOVED = 0.005  # ...and after its first epoch the loss fell by this share of a guess's at least: a network whose one
+# unit died (hidden = [1], seeds 12 and 14) stays at a guess (0.1%); a thousandth of the rate moves it 1–12%
 LEARNED = 0.5  # a run whose training loss ends above this share of the chance loss has learned next to nothing
 BLOWN_UP = 0.5  # the smoothed batch loss this far above its lowest, as a share of its first value: the steps
 # overshot. Noise took it to 3.5% (hidden = [1]); a 4,096-unit layer's first steps to 53%, which it recovered from
@@ -266,7 +268,8 @@ def diagnose(history: Sequence[EpochRecord], config: Any) -> Diagnosis:
     # from epoch to epoch: the first epoch's fall from a guess's loss counts how far from a guess the
     # initial weights began (seed 7 at a thousandth of the rate: 0.028, then 0.010 an epoch)
     falls = sorted(before.train_loss - after.train_loss for before, after in itertools.pairwise(history))
-    steady = not falls or falls[len(falls) // 2] >= STEADY * falls[-1]
+    moved = history[0].train_loss - last.train_loss >= MOVED * chance
+    steady = not falls or (moved and falls[len(falls) // 2] >= STEADY * falls[-1])
     if first < SLOW_START and steady and learned < LEARNED:
         return Diagnosis(
             Fit.UNDERFIT,

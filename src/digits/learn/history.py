@@ -86,6 +86,11 @@ class EpochRecord:
     fit: Fit = Fit.GOOD  # the fit as of this epoch, from this and the earlier records
     overshoot: float = 0.0  # how far the smoothed training loss rose above its lowest this epoch (SmoothedLoss)
 
+    @property
+    def diverged(self) -> bool:
+        """A loss became infinite or NaN in this epoch: the steps blew the weights up."""
+        return not (math.isfinite(self.train_loss) and math.isfinite(self.val_loss))
+
     def as_row(self) -> dict[str, Any]:
         """The record as plain values (the fit as its name), for a CSV row or a resume state."""
         return {**dataclasses.asdict(self), "fit": self.fit.value}
@@ -211,7 +216,7 @@ class Evidence:
 def epoch_fit(history: Sequence[EpochRecord]) -> Fit:
     """The fit as of the last epoch in `history`, from the trends: a label changes when they do, not
     with one epoch's noise."""
-    if not all(math.isfinite(r.train_loss) and math.isfinite(r.val_loss) for r in history):
+    if any(r.diverged for r in history):
         return Fit.UNDERFIT
     evidence = Evidence.of(history)
     if evidence.still_learning:
@@ -228,7 +233,7 @@ def stopped_early(history: Sequence[EpochRecord], config: Any) -> bool:
 def kept_epoch(history: Sequence[EpochRecord], keep: str = "loss") -> int:
     """The epoch whose model a run keeps: lowest validation loss, or with `keep = "accuracy"` highest validation
     accuracy (of those, the lowest loss); 0 when no epoch ended with finite losses."""
-    finite = [r for r in history if math.isfinite(r.val_loss)]
+    finite = [r for r in history if not r.diverged]
     if not finite:
         return 0
     if keep == "accuracy":
@@ -246,7 +251,7 @@ def diagnose(history: Sequence[EpochRecord], config: Any) -> Diagnosis:
     """
     last, lr = history[-1], f"lower the learning rate from {config.describe('train.lr')}"
     chance = math.log(11 if config.data.non_digits > 0 else 10)  # the loss of an even guess over the classes
-    diverged = next((r for r in history if not math.isfinite(r.train_loss + r.val_loss)), None)
+    diverged = next((r for r in history if r.diverged), None)
     finder = f"`digits lr-find{_config_flag(config)}` suggests one"
     if diverged:
         loss = diverged.train_loss if not math.isfinite(diverged.train_loss) else diverged.val_loss

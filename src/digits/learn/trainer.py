@@ -151,13 +151,12 @@ def _run_epochs(
         if restarted and epoch == done + 1:  # the restart lifts the loss by design: watch from the next epoch
             smoothed.lowest, record.overshoot = math.inf, 0.0
         progress.add(record, lambda record=record: _model_file(model, record, data, config))
-        diverged = not math.isfinite(record.train_loss + record.val_loss)
         progress.keep(
-            {"config": dataclasses.asdict(config), **learner.state()}, smoothed, epoch == cfg.epochs or diverged
+            {"config": dataclasses.asdict(config), **learner.state()}, smoothed, epoch == cfg.epochs or record.diverged
         )
         if on_epoch:
             on_epoch(record)
-        if diverged:
+        if record.diverged:
             return "diverged"
     return None
 

@@ -136,7 +136,7 @@ async def trace(request: Request) -> Response:
     `unit`."""
     reader: DigitReader = request.app.state.reader
     size = reader.model.image_size
-    async with _received_image(request) as (_, body):  # within the bodies' budget, as an image is
+    async with _received_image(request, holds="JSON") as (_, body):  # within the bodies' budget, as an image is
         try:
             asked = json.loads(body)
         except (json.JSONDecodeError, UnicodeDecodeError) as e:
@@ -220,8 +220,9 @@ def _file_names(config: Any) -> Any:
 
 
 @asynccontextmanager
-async def _received_image(request: Request) -> AsyncIterator[tuple[str, bytes]]:
-    """What to call the image, and its bytes, held within the bodies' budget until the request is done."""
+async def _received_image(request: Request, holds: str = "image") -> AsyncIterator[tuple[str, bytes]]:
+    """What to call the image, and its bytes (or a body that `holds` something else: JSON), held within the
+    bodies' budget until the request is done."""
     limits: Limits = request.app.state.limits
     declared = request.headers.get("content-length", "")
     declared = int(declared) if declared.isdigit() else 0
@@ -255,7 +256,7 @@ async def _received_image(request: Request) -> AsyncIterator[tuple[str, bytes]]:
         if request.headers.get("content-type", "").startswith("multipart/form-data"):
             yield await _uploaded_file(request, data)
         elif not data:
-            raise HTTPException(400, "no image in the request body")
+            raise HTTPException(400, f"no {holds} in the request body")
         else:
             yield "request body", data
     finally:

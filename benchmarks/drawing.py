@@ -106,15 +106,21 @@ def lone_digit(
     return written(rng, ink, (page_h, page_w), height, widen)
 
 
-def number_page(rng: np.random.Generator, inks: np.ndarray, gaps: tuple[float, float]) -> Page:
+def number_page(
+    rng: np.random.Generator, inks: np.ndarray, gaps: tuple[float, float], overlaps: tuple[float, float] | None = None
+) -> Page:
     """Digits side by side as a person writes a number: each 85–115% of a common height, its bottom
     up to 8% of that height off a common baseline, the gaps between neighbours' ink (their bounding
-    boxes) drawn from `gaps` (of the height), with some of the page around them."""
+    boxes) drawn from `gaps` (of the height), with some of the page around them. With `overlaps`
+    instead, each digit starts before the one before it ends, by that share of its width."""
     height = int(rng.integers(NUMBER_HEIGHT[0], NUMBER_HEIGHT[1] + 1))
     sizes = np.round(height * rng.uniform(1 - SIZE_SPREAD, 1 + SIZE_SPREAD, len(inks))).astype(int)
     glyphs = [cropped(scaled_ink(ink, size, max_width=2 * height)) for ink, size in zip(inks, sizes, strict=True)]
     drops = np.round(height * rng.uniform(-BASELINE_SPREAD, BASELINE_SPREAD, len(inks))).astype(int)
     spaces = np.maximum(1, np.round(height * rng.uniform(*gaps, len(inks) - 1))).astype(int)
+    if overlaps is not None:
+        widths = np.array([glyph.shape[1] for glyph in glyphs[:-1]])
+        spaces = -np.round(widths * rng.uniform(*overlaps, len(inks) - 1)).astype(int)
     margin_top, margin_left, margin_bottom, margin_right = np.round(height * rng.uniform(0.3, 1.0, 4)).astype(int)
     spread = round(height * BASELINE_SPREAD) + 1
     baseline = margin_top + round(height * (1 + SIZE_SPREAD)) + spread  # room above for the tallest, raised
@@ -123,7 +129,8 @@ def number_page(rng: np.random.Generator, inks: np.ndarray, gaps: tuple[float, f
     left, tops, bottoms = margin_left, [], []
     for glyph, drop, space in zip(glyphs, drops, [*spaces, 0], strict=True):
         bottom = baseline + drop
-        page[bottom - glyph.shape[0] : bottom, left : left + glyph.shape[1]] = glyph / 255
+        region = page[bottom - glyph.shape[0] : bottom, left : left + glyph.shape[1]]
+        np.maximum(region, glyph / 255, out=region)  # where digits overlap, both inks show
         tops.append(bottom - glyph.shape[0])
         bottoms.append(bottom)
         left += glyph.shape[1] + space

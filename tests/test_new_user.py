@@ -103,10 +103,12 @@ def test_help_is_whole_and_plain():
 def test_predict_json_is_json_lines_with_numbers(tmp_path):
     result = run_digits("predict", str(ROOT / "examples"), "--json", "--top-k", "2")
     lines = {Path(line["path"]).name: line for line in map(json.loads, result.stdout.splitlines())}
-    names = ["2026.png", "date.png", "four.png", "price.png", "scribble.png", "seven.png", "two.jpg"]
+    names = ["2026.png", "date.png", "four.png", "price.png", "scribble.png", "seven.png"]
+    names += ["touching-date.png", "touching.png", "two.jpg"]
     assert list(lines) == names  # sorted
     assert [lines[name]["digit"] for name in ("four.png", "seven.png", "two.jpg")] == [4, 7, 2]
     assert lines["scribble.png"]["not_a_digit"] or lines["scribble.png"]["unsure"]  # never a confident digit
+    assert lines["touching.png"]["number"] == "4262"  # touching digits: no one digit, and the number
     # each of the two likeliest answers: a digit as a number, or null for "not a digit"
     assert all(k["digit"] is None or isinstance(k["digit"], int) for line in lines.values() for k in line["top_k"])
 

@@ -423,6 +423,17 @@ def test_a_number_on_the_wide_pad(page):
     assert boxes > 0  # each digit's box drawn over the pad
 
 
+def test_touching_digits_on_the_wide_pad_read_as_two(page):
+    """A 1 whose top the 7's bar starts from is one piece of ink: the row reader reads both digits,
+    each a mark of its own to show inside the network."""
+    page.click("#mode-number")
+    stroke(page, [(100, 60), (100, 220)])
+    stroke(page, [(100, 70), (250, 70), (170, 220)])
+    read_as(page, "17")
+    marks = page.locator("#marks button")
+    assert marks.count() == 2 and [m.split()[0] for m in marks.all_text_contents()] == ["1", "7"]
+
+
 def test_a_photo_is_read_again_in_the_other_mode(page):
     page.click("#mode-digit")
     page.set_input_files("#file", str(ROOT / "examples" / "2026.png"))

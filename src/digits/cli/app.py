@@ -70,6 +70,7 @@ COMMANDS = [
     (training.train, None, "Train the network; see training and validation loss each epoch."),
     (training.train_ink, "train-ink", "Train the ink finder on pages drawn at random."),
     (training.train_marks, "train-marks", "Train the mark classifier on rows drawn at random."),
+    (training.train_rows, "train-rows", "Train the row reader, which reads digits that touch."),
     (training.committee, None, "Join networks trained apart into a committee, and judge it."),
     (training.lr_find, "lr-find", "Sweep the learning rate over a few hundred batches; suggest one."),
     (training.evaluate, None, "Measure a trained model and show where it goes wrong."),

@@ -70,8 +70,8 @@ def prediction(result: Prediction, top_k: int, layer_widths: list[int], networks
 
 
 def number_reading(result: NumberReading) -> None:
-    """`photo.jpg: 12.50 (1 99.9%, 2 99.1%, ., 5 99.7%, 0 98.0%)`, unsure digits marked, then each
-    mark left out and why."""
+    """`photo.jpg: 12.50 (1 99.9%, 2 99.1%, ., 5 99.7%, 0 98.0%)`, unsure digits marked, and where one
+    is, the runner-up number: `4262 (or 4282)`; then each mark left out and why."""
     if result.failed:
         error(result.error)
         return
@@ -85,7 +85,8 @@ def number_reading(result: NumberReading) -> None:
             for mark in result.digits
             if mark.kind in ("digit", "separator")
         )
-        out.print(f"{escape(result.path)}: [bold]{escape(result.number)}[/] ({each})")
+        runner_up = f" (or {escape(result.runner_up)})" if result.runner_up else ""
+        out.print(f"{escape(result.path)}: [bold]{escape(result.number)}[/]{runner_up} ({each})")
     for mark in result.digits:
         if mark.kind == "left out":
             out.print(f"  left out, the mark at {_box(mark.box)}: {mark.text}", markup=False)

@@ -161,9 +161,10 @@ def ink_saved(path: object) -> None:
 
 
 def marks_epoch(row: dict) -> None:
-    """The mark classifier's training as it goes: the marks drawn, then each network's rows, one per epoch."""
+    """The mark classifier's or the row reader's training as it goes: the marks or rows drawn, then
+    each network's rows, one per epoch."""
     if "drawn" in row:
-        out.print(f"Drew {row['drawn']:,} marks in {row['seconds']:.0f}s", markup=False)
+        out.print(f"Drew {row['drawn']:,} {row.get('what', 'marks')} in {row['seconds']:.0f}s", markup=False)
         return
     if "network" in row:
         out.print(f"The network that reads {row['network']}:", markup=False)
@@ -177,8 +178,9 @@ def marks_epoch(row: dict) -> None:
     )
 
 
-def marks_saved(path: object) -> None:
-    out.print(f"Saved {path}; read with it: DIGITS_MARK_CLASSIFIER={path} digits read IMAGE", markup=False)
+def learned_saved(path: object, variable: str) -> None:
+    """Where a reader's weights went, and how to read with them."""
+    out.print(f"Saved {path}; read with it: {variable}={path} digits read IMAGE", markup=False)
 
 
 def committee(result: Committee) -> None:

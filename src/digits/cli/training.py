@@ -132,9 +132,7 @@ def train_ink(
     with needs_extra("training"):
         from ..learn.ink_finder import load_ink_config, train_finder
 
-    overrides = {"train.epochs": epochs, "train.seed": seed, "pages.off": off}
-    overrides["train.output"] = None if output is None else str(output)
-    overrides["pages.path"] = None if data_path is None else str(data_path)
+    overrides = _reader_overrides("pages", epochs, seed, output, data_path) | {"pages.off": off}
     cfg = load_ink_config(config, overrides)
     saved = train_finder(cfg, report_training.ink_epoch)
     report_training.ink_saved(saved)
@@ -166,12 +164,51 @@ def train_marks(
     with needs_extra("training"):
         from ..learn.mark_classifier import load_marks_config, train_classifier
 
-    overrides = {"train.epochs": epochs, "train.seed": seed}
-    overrides["train.output"] = None if output is None else str(output)
-    overrides["rows.path"] = None if data_path is None else str(data_path)
-    cfg = load_marks_config(config, overrides)
+    cfg = load_marks_config(config, _reader_overrides("rows", epochs, seed, output, data_path))
     saved = train_classifier(cfg, report_training.marks_epoch)
-    report_training.marks_saved(saved)
+    report_training.learned_saved(saved, "DIGITS_MARK_CLASSIFIER")
+
+
+def train_rows(
+    config: Annotated[
+        Path, typer.Option(metavar="FILE", help="TOML config of the rows, the network and its training.")
+    ] = Path("configs/rows.toml"),
+    epochs: Annotated[int | None, typer.Option(metavar="N", help="Passes over the drawn rows.")] = None,
+    seed: Annotated[int | None, typer.Option(metavar="N", help="Seed for the rows and the initial weights.")] = None,
+    output: Annotated[
+        Path | None, typer.Option(metavar="FILE", help="Where to save the weights (.safetensors).")
+    ] = None,
+    data_path: Annotated[
+        Path | None, typer.Option(metavar="DIR", help="MNIST's folder (rows.path), whose training digits are written.")
+    ] = None,
+) -> None:
+    """Train the row reader on rows drawn at random; see training and validation loss each epoch.
+
+    Digits written in a hurry touch, and make one piece of ink that the digit model calls no digit.
+    The row reader reads such a piece with no cuts: one Linear+ReLU layer at every window along it,
+    more over neighbouring windows, trained with CTC on rows of MNIST digits drawn close and
+    overlapping. `digits read` and `predict` use the reader shipped with digits; this retrains it
+    from its config (configs/rows.toml).
+    """
+    with needs_extra("training"):
+        from ..learn.row_reader import load_reader_config, train_reader
+
+    cfg = load_reader_config(config, _reader_overrides("rows", epochs, seed, output, data_path))
+    saved = train_reader(cfg, report_training.marks_epoch)
+    report_training.learned_saved(saved, "DIGITS_ROW_READER")
+
+
+def _reader_overrides(
+    data: str, epochs: int | None, seed: int | None, output: Path | None, data_path: Path | None
+) -> dict:
+    """The config keys a learned reader's training flags set (None: the config's own), its digits'
+    folder under the `data` section."""
+    return {
+        "train.epochs": epochs,
+        "train.seed": seed,
+        "train.output": None if output is None else str(output),
+        f"{data}.path": None if data_path is None else str(data_path),
+    }
 
 
 def committee(

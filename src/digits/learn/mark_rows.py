@@ -90,7 +90,8 @@ def draw_row(rng: np.random.Generator, digits: np.ndarray) -> tuple[np.ndarray, 
             glyphs.append(small_other(rng, height, pen))
         else:
             glyphs.append(separator(rng, mark, height, pen))
-    return laid_out(rng, glyphs, height)
+    picture, marks = laid_out(rng, glyphs, height)
+    return picture, [(left, right, kind) for left, right, kind, _, _ in marks]
 
 
 def row_examples(
@@ -295,11 +296,17 @@ def _scaled(ink: np.ndarray, scale: float) -> np.ndarray:
 
 
 def laid_out(
-    rng: np.random.Generator, glyphs: list[tuple[np.ndarray, float, int]], height: int
-) -> tuple[np.ndarray, list[tuple[int, int, int]]]:
-    """The glyphs left to right on white paper, their bottoms off a common baseline, in ink of a
-    random darkness, a little blurred at times; and each one's columns and class."""
-    gaps = np.maximum(2, np.round(height * rng.uniform(*GAP, len(glyphs))).astype(int))
+    rng: np.random.Generator,
+    glyphs: list[tuple[np.ndarray, float, int]],
+    height: int,
+    gaps: np.ndarray | None = None,
+) -> tuple[np.ndarray, list[tuple[int, int, int, int, int]]]:
+    """The glyphs left to right on white paper, their bottoms off a common baseline, each `gaps` px
+    before the next (less than 0: overlapping it; by default GAP of the height apart), in ink of a
+    random darkness, a little blurred at times; and each one's columns, class and rows: (left,
+    right, class, top, bottom)."""
+    if gaps is None:
+        gaps = np.maximum(2, np.round(height * rng.uniform(*GAP, len(glyphs))).astype(int))
     margin = int(height * 0.8) + 4
     width = 2 * margin + sum(g.shape[1] for g, _, _ in glyphs) + int(gaps[:-1].sum())
     tallest = max(g.shape[0] - below for g, below, _ in glyphs)
@@ -311,7 +318,7 @@ def laid_out(
         bottom = baseline + round(below)
         region = page[bottom - ink.shape[0] : bottom, left : left + ink.shape[1]]
         np.maximum(region, ink, out=region)
-        marks.append((left, left + ink.shape[1], kind))
+        marks.append((left, left + ink.shape[1], kind, bottom - ink.shape[0], bottom))
         left += ink.shape[1] + gap
     darkness = rng.uniform(0.45, 1.0)
     picture = Image.fromarray(np.round(255 * (1 - darkness * page)).astype(np.uint8))

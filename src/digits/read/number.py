@@ -52,6 +52,10 @@ class NumberMark:
     box: Box  # the same in the picture's pixels
     frame: np.ndarray | None = None  # a digit framed as a lone digit is
     text: str = ""  # a separator's character, or why a mark was left out
+    # a digit's ink alone (0–255, float32, its ink_box's size) and its row's top line and baseline in its
+    # rows: what the row reader reads, where the mark holds several digits touching
+    ink: np.ndarray | None = None
+    lines: tuple[float, float] = (0.0, 0.0)
 
 
 @dataclass
@@ -135,7 +139,10 @@ def number_marks(picture: np.ndarray, name: str = "image", image_size: int = 28)
         elif kind == "digit" or box[3] - box[1] >= DIGIT_SHORTEST * row.height():
             # the digit model tells a digit from what is none: it learned both from many more, and
             # from the ink finder's ink, which the classifier's clean rows lack
-            marks.append(NumberMark("digit", box, picture_box, mnist_frame(row.ink_of(box), image_size)))
+            shades, lines = row.ink_of(box), (row.top_line - box[1], row.baseline - box[1])
+            marks.append(
+                NumberMark("digit", box, picture_box, mnist_frame(shades, image_size), ink=shades, lines=lines)
+            )
         else:
             marks.append(NumberMark("left out", box, picture_box, text="a small mark, not a digit or a separator"))
     marks.sort(key=lambda mark: mark.ink_box[0])

@@ -12,6 +12,7 @@ from .forward import predictions
 from .marks import NoDigitFound
 from .number import NumberMark, number_marks, too_small
 from .results import DigitReading, NumberReading, Prediction
+from .touching import read_touching, runner_up
 
 
 def read_number(model: ModelFile, name: str, picture: np.ndarray, decoded: float = 1.0) -> NumberReading:
@@ -31,16 +32,21 @@ def read_marks(
 ) -> NumberReading:
     """The number that `number_marks` found: each digit read, the separators kept."""
     framed = [mark.frame for mark in marks if mark.kind == "digit"]
-    read = predictions(model, [name] * len(framed), np.stack(framed), 1, False) if framed else []
-    return _number(name, ink, marks, read, decoded)
+    # each digit's two likeliest answers: the second makes the runner-up number, where it is unsure
+    read = predictions(model, [name] * len(framed), np.stack(framed), 2, False) if framed else []
+    number = _number(name, ink, marks, read, decoded)
+    if number.number is not None:
+        number.runner_up = runner_up(number.digits)
+    return number
 
 
 def _number(
     name: str, ink: np.ndarray, marks: list[NumberMark], read: list[Prediction], decoded: float = 1.0
 ) -> NumberReading:
     """The number from the marks and the network's reading of each digit-sized one (`read`, in
-    order). A mark the network calls no digit is left out of the number where it lies past its
-    digits (printed text beside a number, a doodle); between them, it leaves no number."""
+    order); a mark that holds several digits touching, read by the row reader (touching.py). A mark
+    the network calls no digit is left out of the number where it lies past its digits (printed
+    text beside a number, a doodle); between them, it leaves no number."""
     if not read:
         return NumberReading(name, error=too_small(name))
     answers = iter(read)
@@ -51,8 +57,15 @@ def _number(
             readings.append(DigitReading(None, 0.0, False, box, mark.ink_box, mark.kind, mark.text))
             continue
         p = next(answers)
+        touching = read_touching(mark, p, decoded)
+        if touching is not None:
+            readings += touching
+            continue
         kind, text = ("not a digit", "") if p.not_a_digit else ("digit", str(p.digit))
-        readings.append(DigitReading(p.digit, p.confidence, p.unsure, box, mark.ink_box, kind, text, mark.frame))
+        second = p.top_k[1] if len(p.top_k) > 1 and p.top_k[1].digit is not None else None
+        readings.append(
+            DigitReading(p.digit, p.confidence, p.unsure, box, mark.ink_box, kind, text, mark.frame, second)
+        )
     digits = [i for i, r in enumerate(readings) if r.kind == "digit"]
     not_digits = [i for i, r in enumerate(readings) if r.kind == "not a digit"]
     inside = [i for i in not_digits if digits and digits[0] < i < digits[-1]]
@@ -97,8 +110,11 @@ def _one_digit(name: str, ink: np.ndarray, marks: list[NumberMark], read: list[P
     digit-sized one: as `read` finds the number there."""
     number = _number(name, ink, marks, read)
     digits = [p for p in read if not p.not_a_digit]
+    written = sum(r.kind == "digit" for r in number.digits)  # a mark of touching digits counts each
     if not read:
         return Prediction(name, error=number.error)
+    if number.number is not None and written > len(digits):
+        return _several(name, written, number.number)
     if len(read) == 1:
         return read[0]
     if not digits:  # several marks, none a digit: the surest of them
@@ -107,8 +123,9 @@ def _one_digit(name: str, ink: np.ndarray, marks: list[NumberMark], read: list[P
         return digits[0]
     if number.number is None:
         return Prediction(name, error=f"{name}: {len(read)} marks the size of a digit, not one ({number.error})")
-    return Prediction(
-        name,
-        error=f"{name}: {len(digits)} digits, not one: {number.number} (read as a number)",
-        number=number.number,
-    )
+    return _several(name, len(digits), number.number)
+
+
+def _several(name: str, count: int, number: str) -> Prediction:
+    """`predict`'s answer for a picture of a number: no one digit, and the number `read` finds."""
+    return Prediction(name, error=f"{name}: {count} digits, not one: {number} (read as a number)", number=number)

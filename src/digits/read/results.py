@@ -89,6 +89,8 @@ class DigitReading:
     text: str = ""  # what it adds to the number: the digit or the separator; for a mark left out, why
     # a digit-sized mark's matrix as the network read it (image_size × image_size, 0 = paper), for the page
     pixels: np.ndarray | None = field(default=None, repr=False, metadata={"json": False})
+    # a digit's next likeliest answer: where the digit is unsure, it makes the number's runner-up
+    second: Likelihood | None = field(default=None, repr=False, metadata={"json": False})
 
 
 @dataclass
@@ -99,5 +101,6 @@ class NumberReading(Result):
     error: str | None = None  # why there is no number, for a person
     failed: bool = False  # the file could not be read (a blank page is not a failure)
     model: str = ""  # the model file that read it
+    runner_up: str | None = None  # where a digit is unsure: the number with its next likeliest answer
     # the ink found, 0–255 (uint8), as the reader saw the page: at most marks.WORK_SIDE a side
     ink: np.ndarray | None = field(default=None, repr=False, metadata={"json": False})

@@ -133,8 +133,10 @@ export function showNumber(answer, fit, choose) {
   const read = answer.digits.filter((mark) => mark.kind === "digit");
   const least = Math.min(...read.map((mark) => mark.confidence));
   const unsure = read.some((mark) => mark.unsure);
+  const runnerUp = answer.runner_up ? ` (or ${answer.runner_up})` : "";
   say(answer.number, `${read.length} digit${read.length === 1 ? "" : "s"}, the least sure ${percent(least)}` +
-    (unsure ? " — unsure" : ""), `Read the number ${answer.number}${unsure ? ", unsure" : ""}`, unsure ? "unsure" : "");
+    (unsure ? " — unsure" : "") + (answer.runner_up ? `, or ${answer.runner_up}` : ""),
+    `Read the number ${answer.number}${unsure ? ", unsure" : ""}${runnerUp}`, unsure ? "unsure" : "");
 }
 
 export function labelChoices(classes) {

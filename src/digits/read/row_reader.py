@@ -63,7 +63,7 @@ class Character:
     first: int  # the first and last window (their index along the strip) whose likeliest answer it is
     last: int
     confidence: float  # the likeliest of its windows' probability of it
-    second: str  # the character next likeliest at that window ("" where blank is)
+    second: str  # the character next likeliest at that window, blank aside
     second_probability: float
 
 

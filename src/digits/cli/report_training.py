@@ -160,7 +160,7 @@ def ink_saved(path: object) -> None:
     out.print(f"Saved {path}; read with it: DIGITS_INK_FINDER={path} digits predict IMAGE", markup=False)
 
 
-def marks_epoch(row: dict) -> None:
+def learned_epoch(row: dict) -> None:
     """The mark classifier's or the row reader's training as it goes: the marks or rows drawn, then
     each network's rows, one per epoch."""
     if "drawn" in row:

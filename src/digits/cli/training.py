@@ -165,7 +165,7 @@ def train_marks(
         from ..learn.mark_classifier import load_marks_config, train_classifier
 
     cfg = load_marks_config(config, _reader_overrides("rows", epochs, seed, output, data_path))
-    saved = train_classifier(cfg, report_training.marks_epoch)
+    saved = train_classifier(cfg, report_training.learned_epoch)
     report_training.learned_saved(saved, "DIGITS_MARK_CLASSIFIER")
 
 
@@ -194,7 +194,7 @@ def train_rows(
         from ..learn.row_reader import load_reader_config, train_reader
 
     cfg = load_reader_config(config, _reader_overrides("rows", epochs, seed, output, data_path))
-    saved = train_reader(cfg, report_training.marks_epoch)
+    saved = train_reader(cfg, report_training.learned_epoch)
     report_training.learned_saved(saved, "DIGITS_ROW_READER")
 
 
